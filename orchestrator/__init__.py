@@ -1,0 +1,1 @@
+"""The `mosaic-sweep` command: Ray connection, Tuner, Parquet results, reports."""

@@ -1,0 +1,45 @@
+"""Which network trains in which epoch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ORDERS = ("what_first", "where_first", "simultaneous")
+
+
+@dataclass(frozen=True)
+class StageSchedule:
+    """Alternate the two networks in phases of k epochs for `epochs` epochs in all (n * 2k).
+
+    `simultaneous` trains both networks every epoch; k is then only a label and any positive total works.
+    """
+
+    order: str = "what_first"
+    k: int = 5
+    epochs: int = 180
+
+    def __post_init__(self):
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
+            raise ValueError(f"k (epochs per phase) must be an integer >= 1, got {self.k!r}")
+        if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 1:
+            raise ValueError(f"total epochs must be a positive integer, got {self.epochs!r}")
+        if self.order != "simultaneous" and self.epochs % (2 * self.k):
+            raise ValueError(
+                f"total epochs ({self.epochs}) must be a positive multiple of 2k = {2 * self.k} "
+                f"(n rounds of k what + k where epochs)"
+            )
+
+    def phase(self, epoch: int) -> str:
+        """The network trained in 0-based `epoch`: 'what', 'where' or 'both' (PROTOCOL.md section 2)."""
+        if not 0 <= epoch < self.epochs:
+            raise IndexError(f"epoch {epoch} outside 0..{self.epochs - 1}")
+        if self.order == "simultaneous":
+            return "both"
+        first, second = ("what", "where") if self.order == "what_first" else ("where", "what")
+        return first if epoch % (2 * self.k) < self.k else second
+
+    @property
+    def rounds(self) -> int:
+        return self.epochs // (2 * self.k) if self.order != "simultaneous" else 0
