@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from trainables import DataError
 
-from . import train_cmd
+from . import run_cmd, train_cmd
 from .errors import UsageError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad flags get one line (and exit 2), like every other error of this command."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mosaic-sweep",
         description="Stage-wise where/what attention experiments on CIFAR-10 mosaics, on Ray Tune.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    run_cmd.add_parsers(sub)
     train_cmd.add_parser(sub)
     return parser
 
@@ -28,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, DataError) as exc:
         print(f"mosaic-sweep: error: {exc}", file=sys.stderr)
         return getattr(exc, "code", 2)
+    except BrokenPipeError:  # `mosaic-sweep list | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except KeyboardInterrupt:
         print("mosaic-sweep: interrupted", file=sys.stderr)
         return 130

@@ -1,10 +1,12 @@
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from trainables import CifarImages, load_cifar
+from trainables.cifar import BIN_MD5
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BIN = ROOT.parent / "shared" / "cifar-10-batches-bin"
@@ -19,11 +21,48 @@ def real_data_dir() -> Path | None:
     return None
 
 
+def exit_code(argv: list[str]) -> int:
+    """`mosaic-sweep ARGV`'s exit status, whether it returns or argparse exits."""
+    from orchestrator.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
 def synthetic_images(n_train: int = 1000, n_test: int = 300, seed: int = 0) -> CifarImages:
     """Random uint8 images with every label present; enough for plumbing tests, not for learning."""
     rng = np.random.default_rng(seed)
     make = lambda n: (rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8), np.arange(n, dtype=np.int64) % 10)
     return CifarImages(*make(n_train), *make(n_test))
+
+
+def official_batches(images):
+    """The images split as the official files are: 5 training batches, then the test batch."""
+    chunks = np.array_split(np.arange(len(images.train_labels)), 5)
+    return [(images.train_images[c], images.train_labels[c]) for c in chunks] + [(images.test_images, images.test_labels)]
+
+
+def write_bin_layout(root, images):
+    folder = root / "cifar-10-batches-bin"
+    folder.mkdir(parents=True)
+    for name, (x, y) in zip(BIN_MD5, official_batches(images)):
+        records = np.concatenate([y.astype(np.uint8)[:, None], x.reshape(len(x), -1)], axis=1)
+        records.tofile(folder / name)
+    (folder / "batches.meta.txt").write_text("\n".join(["airplane"] * 10))
+    return folder
+
+
+def write_py_layout(root, images):
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name, (x, y) in zip(names, official_batches(images)):
+        entry = {"batch_label": name, "labels": y.tolist(), "data": x.reshape(len(x), -1), "filenames": []}
+        with open(folder / name, "wb") as fh:
+            pickle.dump(entry, fh)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +76,50 @@ def real_images() -> CifarImages:
     if path is None:
         pytest.skip("official CIFAR-10 copy not present (../shared/cifar-10-batches-bin or $MOSAIC_SWEEP_DATA)")
     return load_cifar(path)
+
+
+def write_synthetic_cifar(root: Path, n_train: int = 2000, n_test: int = 500) -> Path:
+    """A CIFAR-format binary copy of synthetic images (load it with verify=False / --no-verify)."""
+    write_bin_layout(root, synthetic_images(n_train, n_test))
+    return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_cifar_dir(tmp_path_factory) -> Path:
+    return write_synthetic_cifar(tmp_path_factory.mktemp("synthetic-cifar"))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One Ray cluster for the whole test session: a head and a worker node, 1 CPU each, on this machine."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    node_args = {"num_cpus": 1, "object_store_memory": 400 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
+    cluster.add_node(**node_args)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
+    """`mosaic-sweep run tables --scale smoke`, once per session (real CIFAR when present): (run_dir, exit, stdout).
+
+    Tests of the run and of reports on it share this one run."""
+    import contextlib
+    import io
+
+    from orchestrator.cli import main
+
+    real = real_data_dir()
+    results = tmp_path_factory.mktemp("results")
+    argv = ["run", "tables", "--scale", "smoke", "--data-dir", str(real or synthetic_cifar_dir),
+            "--results-dir", str(results), "--progress-every", "30"] + ([] if real else ["--no-verify"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    return results / "tables-smoke", code, out.getvalue()

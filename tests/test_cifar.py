@@ -1,39 +1,8 @@
-import pickle
-
 import numpy as np
 import pytest
 
 from trainables import DataError, load_cifar
-from trainables.cifar import BIN_MD5
-
-from conftest import real_data_dir, synthetic_images
-
-
-def official_batches(images):
-    """The images split as the official files are: 5 training batches, then the test batch."""
-    chunks = np.array_split(np.arange(len(images.train_labels)), 5)
-    return [(images.train_images[c], images.train_labels[c]) for c in chunks] + [(images.test_images, images.test_labels)]
-
-
-def write_bin_layout(root, images):
-    folder = root / "cifar-10-batches-bin"
-    folder.mkdir(parents=True)
-    for name, (x, y) in zip(BIN_MD5, official_batches(images)):
-        records = np.concatenate([y.astype(np.uint8)[:, None], x.reshape(len(x), -1)], axis=1)
-        records.tofile(folder / name)
-    (folder / "batches.meta.txt").write_text("\n".join(["airplane"] * 10))
-    return folder
-
-
-def write_py_layout(root, images):
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    for name, (x, y) in zip(names, official_batches(images)):
-        entry = {"batch_label": name, "labels": y.tolist(), "data": x.reshape(len(x), -1), "filenames": []}
-        with open(folder / name, "wb") as fh:
-            pickle.dump(entry, fh)
-    return folder
+from conftest import real_data_dir, synthetic_images, write_bin_layout, write_py_layout
 
 
 def assert_same(a, b):

@@ -4,7 +4,7 @@ import pytest
 
 from orchestrator.cli import main
 
-from test_cifar import write_bin_layout
+from conftest import write_bin_layout
 from conftest import synthetic_images
 
 

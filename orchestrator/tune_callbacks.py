@@ -1,0 +1,133 @@
+"""Tune callbacks on the driver: Parquet rows as results arrive, and a compact live progress line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from ray import tune
+
+from trainables.tune_trial import HISTORY_FILE, flat_config, trial_config
+
+from .results import ResultsWriter, clean_error
+
+PLACEMENT_KEYS = ("device", "node_id", "node_ip", "hostname", "pid")
+
+
+def flat_trial_config(trial) -> dict:
+    return flat_config(trial.config)
+
+
+class ParquetCallback(tune.Callback):
+    """Every reported epoch becomes a Parquet row at once; trial status changes update trials.parquet."""
+
+    def __init__(self, writer: ResultsWriter):
+        self.writer = writer
+        self.started: dict[str, float] = {}
+
+    def setup(self, **info):
+        # Tune pickles callbacks with the experiment; a restored run must start from what is on disk now.
+        self.writer.reload()
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.started.setdefault(trial.trial_id, time.time())
+        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RUNNING")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.writer.add_epoch(trial.trial_id, result)
+        if result.get("epoch") == 1 or result.get("outcome") != "running":
+            self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RUNNING")
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        error = clean_error(trial.get_error()) if hasattr(trial, "get_error") else None
+        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RETRYING", error=error)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._fill_gaps(trial)
+        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "TERMINATED", wall_s=self._wall(trial))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "ERROR",
+                              error=clean_error(trial.get_error()) or "trial failed", wall_s=self._wall(trial))
+
+    def on_experiment_end(self, trials, **info):
+        # Trials that never started, or were cut off by an interrupt, still get a row with their status.
+        for trial in trials:
+            known = self.writer.trials.get(trial.trial_id)
+            if known is None or known["status"] != trial.status:
+                error = clean_error(trial.get_error()) if trial.status == "ERROR" else None
+                self.writer.set_trial(trial.trial_id, flat_trial_config(trial), trial.status, error=error)
+
+    def _wall(self, trial) -> float | None:
+        start = self.started.get(trial.trial_id)
+        return time.time() - start if start else None
+
+    def _fill_gaps(self, trial) -> None:
+        """The final checkpoint holds the whole history: add any epoch the driver never received."""
+        checkpoint = trial.checkpoint
+        if checkpoint is None:
+            return
+        try:
+            with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{HISTORY_FILE}") as stream:
+                history = json.loads(stream.readall().decode())
+        except (OSError, ValueError):
+            return
+        train_config, identity = trial_config(trial.config)
+        last = trial.last_result or {}
+        fixed = {**identity, **train_config.to_flat(), **{k: last.get(k) for k in PLACEMENT_KEYS}}
+        self.writer.fill_from_history(trial.trial_id, history, fixed)
+
+
+class ProgressCallback(tune.Callback):
+    """One line every `every_s` seconds and at each trial's end: trials done/running/failed, epochs, ETA."""
+
+    def __init__(self, total_epochs: int, every_s: float = 10.0):
+        self.total_epochs = total_epochs
+        self.every_s = every_s
+        self.setup()
+
+    def setup(self, **info):
+        self.start = time.time()
+        self.last_print = 0.0
+        self.first_epochs: int | None = None
+        self.epochs: dict[str, int] = {}
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.epochs[trial.trial_id] = int(result.get("epoch", 0))
+        if self.first_epochs is None:
+            self.first_epochs = sum(self.epochs.values()) - 1
+
+    def on_step_end(self, iteration, trials, **info):
+        if time.time() - self.last_print >= self.every_s:
+            self.print_line(trials)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.print_line(trials)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.print_line(trials)
+
+    def print_line(self, trials) -> None:
+        self.last_print = time.time()
+        status = [t.status for t in trials]
+        done = sum(self.epochs.values())
+        elapsed = time.time() - self.start
+        fresh = done - (self.first_epochs or 0)  # epochs run by this driver (a resumed run starts part-way)
+        eta = "?"
+        if fresh > 0 and self.total_epochs > done:
+            eta = _duration(elapsed / fresh * (self.total_epochs - done))
+        elif self.total_epochs <= done:
+            eta = "0s"
+        print(f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(trials)} done, "
+              f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
+              f" | epochs {done}/{self.total_epochs} | ETA {eta}", file=sys.stdout, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"

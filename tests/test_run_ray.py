@@ -1,0 +1,229 @@
+"""`mosaic-sweep run` through real Ray: a two-node local cluster (head + worker, 1 CPU each) for the session."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import ray.cloudpickle
+import torch
+
+from orchestrator.cli import main
+from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA
+from search_spaces import get_space
+from trainables import StageWiseTrainer, TrainConfig, load_cifar
+from trainables.tune_trial import train_mosaic
+
+from conftest import exit_code, real_data_dir
+
+pytestmark = pytest.mark.ray
+# Trial wrappers defined here must travel to Ray workers by value: this test module is not importable there.
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+TIMING = {"mosaics_per_s", "epoch_s"}
+
+
+def run_args(data_dir, results, *extra, verify=False):
+    return ["run", *extra, "--data-dir", str(data_dir), "--results-dir", str(results), "--progress-every", "30"] + (
+        [] if verify else ["--no-verify"])
+
+
+def read_epochs(run_dir):
+    return pd.read_parquet(run_dir / "epochs")
+
+
+def assert_complete(run_dir, expected_epochs: dict):
+    """One row per trial and epoch 1..E, no gaps, no duplicates; every trial TERMINATED."""
+    epochs = read_epochs(run_dir)
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    assert sorted(trials.experiment) == sorted(expected_epochs)
+    assert (trials.status == "TERMINATED").all(), trials[["experiment", "status", "error"]]
+    for trial_id, rows in epochs.groupby("trial_id"):
+        label = rows.experiment.iloc[0]
+        assert sorted(rows.epoch) == list(range(1, expected_epochs[label] + 1)), label
+    assert len(epochs) == sum(expected_epochs.values())
+    return epochs, trials
+
+
+def test_tables_smoke_end_to_end(tables_smoke_run):
+    run_dir, code, out = tables_smoke_run
+    assert code == 0, out
+    assert "Ray dashboard" in out and "16/16 trials finished" in out
+
+    space = get_space("tables")
+    expected = {t["experiment"]: t["epochs"] for t in space.trials("smoke")}
+    epochs, trials = assert_complete(run_dir, expected)
+    assert len(epochs) == space.total_epochs("smoke") == 144
+
+    # schema: exactly the documented columns and types, in every file; no object columns for pandas
+    for path in (run_dir / "epochs").iterdir():
+        assert pq.read_schema(path).remove_metadata() == EPOCH_SCHEMA
+    assert pq.read_schema(run_dir / "trials.parquet").remove_metadata() == TRIAL_SCHEMA
+    assert not any(str(t) == "object" for t in epochs.dtypes)
+
+    # rows describe themselves: config columns equal the space's rows; phases follow each row's schedule
+    for _, trial in trials.iterrows():
+        row = next(t for t in space.trials("smoke") if t["experiment"] == trial.experiment)
+        for key in ("order", "k", "epochs", "what_lr", "where_lr", "n_train", "batch_size"):
+            assert trial[key] == row[key], (trial.experiment, key)
+        mine = epochs[epochs.trial_id == trial.trial_id].sort_values("epoch")
+        first, second = ("what", "where") if row["order"] == "what_first" else ("where", "what")
+        assert list(mine.phase) == [first if (e - 1) % (2 * row["k"]) < row["k"] else second for e in mine.epoch]
+        assert trial.outcome == "completed" and trial.epochs_completed == row["epochs"]
+        assert trial.test_acc == mine.test_acc.iloc[-1]
+    assert trials.ref_test_acc.notna().sum() == 8  # Table 1 has published numbers, Table 2 none
+    assert set(trials.device) == {"cpu"} and trials.node_id.notna().all() and trials.hostname.notna().all()
+
+
+def flaky(marker_path, fail_at_epoch):
+    """train_mosaic, but the first attempt raises right after reporting `fail_at_epoch`."""
+
+    def trial(config, images, checkpoint_every):
+        from ray import tune
+
+        real_report = tune.report
+
+        def report(metrics, checkpoint=None):
+            real_report(metrics, checkpoint=checkpoint)
+            if metrics["epoch"] == fail_at_epoch and not os.path.exists(marker_path):
+                open(marker_path, "w").close()
+                raise RuntimeError("injected fault")
+
+        tune.report = report
+        try:
+            train_mosaic(config, images, checkpoint_every)
+        finally:
+            tune.report = real_report
+
+    return trial
+
+
+def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupted_run(
+        ray_cluster, synthetic_cifar_dir, tmp_path):
+    from orchestrator.cli import build_parser
+    from orchestrator.run_cmd import run_run
+
+    marker = tmp_path / "failed-once"
+    args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path / "out", "table1", "--scale", "smoke",
+                                              "--only", "table1/8", "--checkpoint-every", "3"))
+    assert run_run(args, trainable_fn=flaky(str(marker), fail_at_epoch=7)) == 0
+    assert marker.exists()  # the fault happened
+    epochs, trials = assert_complete(tmp_path / "out" / "table1-smoke", {"table1/8": 16})
+
+    # epochs 7..: re-run from the epoch-6 checkpoint; the result equals the engine run straight through
+    row = get_space("table1").subset(["table1/8"]).trials("smoke")[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the trial (1 CPU): same kernels, same numbers
+    try:
+        trainer = StageWiseTrainer(TrainConfig.from_flat(row), load_cifar(synthetic_cifar_dir, verify=False), "cpu")
+        direct = list(trainer.epochs())
+    finally:
+        torch.set_num_threads(threads)
+    ours = epochs.sort_values("epoch")
+    for want, (_, got) in zip(direct, ours.iterrows()):
+        for key, value in want.items():
+            if key not in TIMING:
+                assert got[key] == value, (want["epoch"], key)
+
+
+def diverging(config, images, checkpoint_every):
+    config = {**config, "trial": {**config["trial"], "what_lr": 1e12, "where_lr": 1e12}}
+    train_mosaic(config, images, checkpoint_every)
+
+
+def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
+    from orchestrator.cli import build_parser
+    from orchestrator.errors import UsageError
+    from orchestrator.run_cmd import run_run
+
+    args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke",
+                                              "--only", "table1/1"))
+    with pytest.raises(UsageError) as err:
+        run_run(args, trainable_fn=diverging)
+    assert err.value.code == 1 and "diverged" in str(err.value) and "\n" not in str(err.value)
+    trials = pd.read_parquet(tmp_path / "table1-smoke" / "trials.parquet")
+    assert list(trials.outcome) == ["diverged"]
+    epochs = read_epochs(tmp_path / "table1-smoke")
+    assert epochs.outcome.iloc[-1] == "diverged" and len(epochs) >= 1  # what was reported is kept
+
+
+def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster, synthetic_cifar_dir, tmp_path):
+    results = tmp_path / "out"
+    argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8",
+                    "--checkpoint-every", "2")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *argv, "--address", ray_cluster.address],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    run_dir = results / "table1-smoke"
+    deadline = time.time() + 120
+    rows = 0
+    while time.time() < deadline and rows < 6:
+        time.sleep(0.5)
+        try:
+            rows = len(read_epochs(run_dir))
+        except (OSError, ValueError):
+            rows = 0
+        assert driver.poll() is None, driver.stdout.read().decode()[-3000:]
+    assert rows >= 6, "the driver never got going"
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+
+    # what the killed driver left is valid Parquet, and partial
+    partial = read_epochs(run_dir)
+    assert 6 <= len(partial) < 24
+    assert not partial.duplicated(["trial_id", "epoch"]).any()
+
+    assert main(run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--resume")) == 0
+    epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
+    # the rows written before the kill survived unchanged (exact resume re-reports the same numbers)
+    merged = partial.merge(epochs, on=["trial_id", "epoch"], suffixes=("_before", ""))
+    assert len(merged) == len(partial)
+    assert (merged.test_acc_before == merged.test_acc).all() and (merged.train_loss_before == merged.train_loss).all()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "tablez"], "unknown space 'tablez'; valid spaces: table1"),
+    (["run", "table1", "--seeds", "0"], "--seeds: must be a positive integer"),
+    (["run", "table1", "--gpus-per-trial", "-1"], "--gpus-per-trial: must be a non-negative number"),
+    (["run", "table1", "--max-failures", "x"], "--max-failures: not an integer"),
+    (["run", "table1", "--scale", "huge"], "argument --scale: invalid choice"),
+    (["run", "table1", "--only", "table9/*"], "matches no experiment"),
+    (["run", "table1", "--resume"], "nothing to resume"),
+])
+def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(argv, message, tmp_path, capsys):
+    results = tmp_path / "results"
+    code = exit_code(argv + ["--results-dir", str(results), "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+    assert not results.exists()
+
+
+def test_missing_data_exits_before_ray_and_writes_nothing(tmp_path, capsys):
+    results = tmp_path / "results"
+    assert main(["run", "table1", "--scale", "smoke", "--data-dir", str(tmp_path / "none"),
+                 "--results-dir", str(results)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no CIFAR-10 found" in err and len(err.splitlines()) == 1
+    assert not results.exists()
+
+
+def test_existing_run_is_never_overwritten(synthetic_cifar_dir, tmp_path, capsys):
+    run_dir = tmp_path / "table1-smoke"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text('{"space": "table1", "scale": "smoke", "seeds": null}')
+    assert main(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke")) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(run_args(synthetic_cifar_dir, tmp_path, "table2", "--scale", "smoke", "--name", "table1-smoke",
+                         "--resume")) == 2
+    assert "resume it with those" in capsys.readouterr().err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]
+
+
+def test_more_gpus_than_the_cluster_has_is_refused_before_any_trial(ray_cluster, synthetic_cifar_dir, tmp_path,
+                                                                    capsys):
+    assert main(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--gpus-per-trial", "1")) == 2
+    assert "the cluster has 0 GPUs" in capsys.readouterr().err
+    assert not (tmp_path / "table1-smoke").exists()

@@ -1,0 +1,75 @@
+"""The Ray Tune function trainable: a thin shell around StageWiseTrainer.
+
+It builds the trial's mosaics from the CIFAR images the driver put in the object store once (numpy arrays,
+shared zero-copy by every trial on a node), reports each epoch's metrics with its identity and config, saves the
+full training state every `checkpoint_every` epochs and at the end, and resumes exactly from Ray's checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .cifar import CifarImages
+from .config import TrainConfig
+from .engine import StageWiseTrainer
+
+STATE_FILE = "state.pt"
+HISTORY_FILE = "history.json"  # the epochs so far, readable by the driver without torch
+IDENTITY_KEYS = ("experiment", "space", "scale", "run")
+DEFAULT_CHECKPOINT_EVERY = 5
+
+
+def flat_config(config: dict) -> dict:
+    """A Ray trial config as one flat dict. Grid spaces put each trial's row under "trial" (one grid_search over
+    whole rows); sampled spaces give flat keys, some drawn by Ray."""
+    return {**config.get("trial", {}), **{k: v for k, v in config.items() if k != "trial"}}
+
+
+def trial_config(config: dict) -> tuple[TrainConfig, dict]:
+    """Split a Ray trial config into the TrainConfig and the identity labels (experiment, space, ...)."""
+    flat = flat_config(config)
+    return TrainConfig.from_flat(flat), {k: str(flat[k]) for k in IDENTITY_KEYS if k in flat}
+
+
+def placement(device: torch.device) -> dict:
+    """Where this trial runs; several nodes can share a host, so the Ray node ID is kept as well as the host."""
+    import ray
+
+    ctx = ray.get_runtime_context()
+    return {"device": str(device) if device.type != "cuda" else f"cuda:{torch.cuda.get_device_name(device)}",
+            "node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(),
+            "hostname": socket.gethostname(), "pid": os.getpid()}
+
+
+def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+    import ray
+    from ray import tune
+
+    train_config, identity = trial_config(config)
+    resources = tune.get_context().get_trial_resources().required_resources
+    torch.set_num_threads(max(1, int(resources.get("CPU", 1))))
+    device = torch.device("cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu")
+
+    trainer = StageWiseTrainer(train_config, images, device)
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            trainer.load(Path(folder) / STATE_FILE)
+
+    fixed = {**identity, **train_config.to_flat(), "trial_id": tune.get_context().get_trial_id(),
+             **placement(device)}
+    for row in trainer.epochs():
+        metrics = {**fixed, **row}
+        if trainer.done or trainer.epoch % checkpoint_every == 0:
+            with tempfile.TemporaryDirectory() as folder:
+                trainer.save(Path(folder) / STATE_FILE)
+                (Path(folder) / HISTORY_FILE).write_text(json.dumps(trainer.history))
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(metrics)
