@@ -32,7 +32,7 @@ def direct_epoch_seconds(images, config: TrainConfig) -> list[float]:
     return [row["epoch_s"] for row in trainer.epochs()]
 
 
-def tune_run(images, config: TrainConfig, trials: int, checkpoint_every: int, storage: str, cpus: float):
+def tune_run(images, config: TrainConfig, n_trials: int, checkpoint_every: int, storage: str, cpus: float):
     from ray import tune
 
     from trainables.tune_trial import train_mosaic
@@ -41,19 +41,19 @@ def tune_run(images, config: TrainConfig, trials: int, checkpoint_every: int, st
     memory: list[dict] = []
 
     class Recorder(tune.Callback):
-        def on_trial_result(self, iteration, trials_, trial, result, **info):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
             rows.append({**result, "arrived": time.time()})
-            if len({r["trial_id"] for r in rows}) == trials and not memory:
+            if len({r["trial_id"] for r in rows}) == n_trials and not memory:
                 memory.append(sample_memory(rows))
 
     flat = {**config.to_flat(), "experiment": "bench", "space": "bench", "scale": "bench", "run": "bench"}
     trainable = tune.with_resources(
         tune.with_parameters(train_mosaic, images=images, checkpoint_every=checkpoint_every), {"cpu": cpus})
     tuner = tune.Tuner(
-        trainable, param_space={**flat, "seed": tune.grid_search(list(range(trials)))},
+        trainable, param_space={**flat, "seed": tune.grid_search(list(range(n_trials)))},
         run_config=tune.RunConfig(storage_path=storage, name=f"bench-{time.time_ns()}", verbose=0,
                                   callbacks=[Recorder()]),
-        tune_config=tune.TuneConfig(max_concurrent_trials=trials),
+        tune_config=tune.TuneConfig(max_concurrent_trials=n_trials),
     )
     start = time.time()
     tuner.fit()
@@ -78,6 +78,21 @@ def sample_memory(rows: list[dict]) -> dict:
             "object_store_used": used}
 
 
+def ray_worker_baseline_uss() -> int:
+    """Unique memory of an idle Ray worker that imported torch and Ray Tune and made one optimiser (torch.optim
+    pulls in more of torch on first use): what every trial process pays before it holds any data."""
+    import ray
+
+    @ray.remote(num_cpus=0)
+    def idle_worker_uss() -> int:
+        import ray.tune  # noqa: F401
+
+        torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+        return psutil.Process().memory_full_info().uss
+
+    return ray.get(idle_worker_uss.remote())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get("MOSAIC_SWEEP_DATA") or Path(__file__).resolve().parents[1] / "../shared"
@@ -99,7 +114,19 @@ def main() -> None:
     direct = direct_epoch_seconds(images, config)
     print(f"direct engine: {statistics.mean(direct[1:]):.3f} s/epoch (epochs 2..{args.epochs})")
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # Memory first, while the object store holds exactly one copy of the images.
+    small = TrainConfig(mosaic=MosaicSpec(n_train=200, n_test=100), schedule=StageSchedule("what_first", 1, 6))
+    _, rows, memory = tune_run(images, small, args.trials, 5, args.storage, 2 / args.trials)
+    if memory:
+        m, mb = memory[0], 2**20
+        base = ray_worker_baseline_uss()
+        print(f"{args.trials} trials at once on one node: driver RSS {m['driver_rss'] / mb:.0f} MB; per trial USS "
+              f"mean {statistics.mean(m['trial_uss']) / mb:.0f} MB (max {max(m['trial_uss']) / mb:.0f}) against "
+              f"{base / mb:.0f} MB for an idle Ray worker with torch + Ray Tune imported and an optimiser made: "
+              f"{(statistics.mean(m['trial_uss']) - base) / mb:+.0f} MB of trial data; object store in use "
+              f"{m['object_store_used'] / mb:.0f} MB for {images.nbytes / mb:.0f} MB of CIFAR images")
+
     for every in (1, 5):
         start, rows, _ = tune_run(images, config, 1, every, args.storage, 1)
         rows.sort(key=lambda r: r["epoch"])
@@ -112,16 +139,6 @@ def main() -> None:
         if every == 5:
             startup = rows[0]["arrived"] - start - rows[0]["epoch_s"]
             print(f"trial start-up (fit() to first report, less epoch 1): {startup:.2f} s")
-
-    small = TrainConfig(mosaic=MosaicSpec(n_train=200, n_test=100), schedule=StageSchedule("what_first", 1, 6))
-    _, rows, memory = tune_run(images, small, args.trials, 5, args.storage, 2 / args.trials)
-    m = memory[0] if memory else None
-    if m:
-        mb = 2**20
-        print(f"{args.trials} trials at once on one node: driver RSS {m['driver_rss'] / mb:.0f} MB; per trial USS "
-              f"mean {statistics.mean(m['trial_uss']) / mb:.0f} MB (max {max(m['trial_uss']) / mb:.0f}), RSS mean "
-              f"{statistics.mean(m['trial_rss']) / mb:.0f} MB; object store in use "
-              f"{m['object_store_used'] / mb:.0f} MB; CIFAR images {images.nbytes / mb:.0f} MB")
     ray.shutdown()
 
 

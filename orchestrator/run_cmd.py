@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from datetime import datetime, timezone
 
@@ -144,10 +143,12 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else (1.0 if cluster_gpus() > 0 else 0.0)
     if gpus > cluster_gpus():
         raise UsageError(f"--gpus-per-trial {gpus:g} but the cluster has {cluster_gpus():g} GPUs")
+    check_shared_storage(storage, args.results_dir)
 
     if not args.resume:
-        storage.write_json({**run_info, "created": datetime.now(timezone.utc).isoformat(),
-                            "argv": sys.argv[1:]}, RUN_FILE)
+        options = {k: v for k, v in vars(args).items() if k != "func"}  # flags only: tokens live in the env
+        storage.write_json({**run_info, "created": datetime.now(timezone.utc).isoformat(), "options": options},
+                           RUN_FILE)
     references = {e.label: e.reference for e in space.experiments}
     writer = ResultsWriter(storage, name, references)
     tuner = _build_tuner(args, space, trials, images, storage, writer, gpus, trainable_fn)
@@ -159,6 +160,20 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
                          code=130) from None
     writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
     return summarize(writer, storage, name, time.time() - started)
+
+
+def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
+    """Fail fast when some node cannot reach the results folder: its checkpoints would be lost."""
+    import ray
+
+    from . import shared_storage
+
+    missing = shared_storage.nodes_missing_storage(storage.uri)
+    if missing:
+        alive = sum(1 for n in ray.nodes() if n.get("Alive"))
+        raise UsageError(f"results folder {results_dir} is not shared: {len(missing)} of {alive} Ray nodes cannot "
+                         f"see it (node {missing[0][:12]}...); on a multi-node cluster pass --storage with an NFS "
+                         f"path every node mounts, or s3://bucket/prefix")
 
 
 def _join(base: str, name: str) -> str:

@@ -114,8 +114,8 @@ class SearchSpace:
         for exp in self.experiments:
             for seed in range(seeds or self.default_seeds):
                 values = scale_.apply({**exp.values, "seed": seed, "data_seed": seed})
-                TrainConfig.from_flat(values)  # raises ValueError with a clear message
-                out.append({"experiment": exp.label, "space": self.name, "scale": scale, **values})
+                full = TrainConfig.from_flat(values).to_flat()  # complete and valid, or a clear ValueError
+                out.append({"experiment": exp.label, "space": self.name, "scale": scale, **full})
         return out
 
     def trial_count(self, scale: str = "paper", seeds: int | None = None) -> int:

@@ -9,6 +9,7 @@ import time
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import ray
 import ray.cloudpickle
 import torch
 
@@ -76,6 +77,21 @@ def test_tables_smoke_end_to_end(tables_smoke_run):
         assert trial.test_acc == mine.test_acc.iloc[-1]
     assert trials.ref_test_acc.notna().sum() == 8  # Table 1 has published numbers, Table 2 none
     assert set(trials.device) == {"cpu"} and trials.node_id.notna().all() and trials.hostname.notna().all()
+    assert trials.node_id.nunique() == 2  # both nodes of the session cluster ran trials
+
+
+def test_no_auth_token_is_written_into_results(tables_smoke_run):
+    run_dir, code, out = tables_smoke_run
+    token_file = os.path.expanduser("~/.ray/auth_token")
+    tokens = [open(token_file).read().strip()] if os.path.exists(token_file) else []
+    tokens += [os.environ["RAY_AUTH_TOKEN"]] if os.environ.get("RAY_AUTH_TOKEN") else []
+    if not tokens:
+        pytest.skip("this Ray runs without a token")
+    assert all(t not in out for t in tokens)
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert all(t.encode() not in data for t in tokens), path
 
 
 def flaky(marker_path, fail_at_epoch):
@@ -154,8 +170,9 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     results = tmp_path / "out"
     argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8",
                     "--checkpoint-every", "2")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *argv, "--address", ray_cluster.address],
+    # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
+    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *argv],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     run_dir = results / "table1-smoke"
     deadline = time.time() + 120
@@ -175,6 +192,7 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     partial = read_epochs(run_dir)
     assert 6 <= len(partial) < 24
     assert not partial.duplicated(["trial_id", "epoch"]).any()
+    assert set(partial.node_id) <= {n["NodeID"] for n in ray.nodes()}  # it ran on this cluster
 
     assert main(run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--resume")) == 0
     epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
@@ -227,3 +245,15 @@ def test_more_gpus_than_the_cluster_has_is_refused_before_any_trial(ray_cluster,
     assert main(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--gpus-per-trial", "1")) == 2
     assert "the cluster has 0 GPUs" in capsys.readouterr().err
     assert not (tmp_path / "table1-smoke").exists()
+
+
+def test_search_space_samples_learning_rates_and_k_under_asha(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
+    assert main(run_args(synthetic_cifar_dir, tmp_path, "search", "--scale", "smoke")) == 0
+    trials = pd.read_parquet(tmp_path / "search-smoke" / "trials.parquet")
+    epochs = read_epochs(tmp_path / "search-smoke")
+    assert len(trials) == 4 and set(trials.outcome) <= {"completed", "stopped"}
+    assert trials.what_lr.nunique() == 4 and trials.where_lr.between(1e-4, 0.1).all()
+    assert all(e % (2 * k) == 0 for e, k in zip(trials.epochs, trials.k))
+    assert epochs.val_acc.notna().all()  # ASHA ranks on validation mosaics
+    for trial_id, rows in epochs.groupby("trial_id"):
+        assert sorted(rows.epoch) == list(range(1, len(rows) + 1))

@@ -42,7 +42,7 @@ def placement(device: torch.device) -> dict:
     import ray
 
     ctx = ray.get_runtime_context()
-    return {"device": str(device) if device.type != "cuda" else f"cuda:{torch.cuda.get_device_name(device)}",
+    return {"device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
             "node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(),
             "hostname": socket.gethostname(), "pid": os.getpid()}
 
