@@ -89,6 +89,14 @@ def synthetic_cifar_dir(tmp_path_factory) -> Path:
     return write_synthetic_cifar(tmp_path_factory.mktemp("synthetic-cifar"))
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     """One Ray cluster for the whole test session: a head and a worker node, 1 CPU each, on this machine."""
@@ -96,10 +104,13 @@ def ray_cluster():
     from ray.cluster_utils import Cluster
 
     node_args = {"num_cpus": 1, "object_store_memory": 400 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args={**node_args, "include_dashboard": False})
+    # The head runs the dashboard (on loopback, a free port) so that jobs can be submitted to it.
+    head_args = {**node_args, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": free_port()}
+    cluster = Cluster(initialize_head=True, head_node_args=head_args)
     cluster.add_node(**node_args)
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
+    cluster.dashboard_url = f"http://127.0.0.1:{head_args['dashboard_port']}"
     yield cluster
     ray.shutdown()
     cluster.shutdown()

@@ -1,7 +1,11 @@
 """Multi-node behaviour on a real two-node Ray cluster on this machine (head + worker, 1 CPU each)."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -76,3 +80,21 @@ def test_sweep_uses_both_nodes_and_survives_losing_the_worker(ray_cluster, synth
     # trials ran on both nodes (the killed worker included), and each row says which node it came from
     assert worker.node_id in set(epochs.node_id) and epochs.node_id.nunique() >= 2
     assert epochs.node_ip.notna().all() and epochs.hostname.notna().all()
+
+
+def test_ray_job_submit_runs_a_sweep_on_the_cluster(ray_cluster, synthetic_cifar_dir, tmp_path):
+    """`ray job submit -- mosaic-sweep run ...`: the job's driver runs on the head and joins through RAY_ADDRESS."""
+    results = tmp_path / "results"
+    ray_bin = Path(sys.executable).with_name("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}  # the CLI sends the cluster's token (~/.ray/auth_token)
+    env.pop("RAY_ADDRESS", None)
+    job = subprocess.run(
+        [str(ray_bin), "job", "submit", "--address", ray_cluster.dashboard_url, "--",
+         str(Path(sys.executable).with_name("mosaic-sweep"))] + run_argv(synthetic_cifar_dir, results, "--only",
+                                                                        "table1/1"),
+        env=env, capture_output=True, text=True, timeout=300)
+    assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
+    assert "1/1 trials finished" in job.stdout
+    epochs = pd.read_parquet(results / "table1-smoke" / "epochs")
+    assert sorted(epochs.epoch) == list(range(1, 9))
+    assert set(epochs.node_id) <= {n["NodeID"] for n in ray.nodes()}
