@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from search_spaces import REGISTRY, SCALES, describe, get_space
+from search_spaces import REGISTRY, SCALES, SearchSpace, describe, get_space
 
 from .errors import UsageError
 from .results import RUN_FILE, ResultsWriter, RunStorage
@@ -97,17 +98,25 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
-    """Validate everything that can be checked here, then start Ray and the Tuner.
+@dataclass
+class RunPlan:
+    """Everything decided before Ray starts: which trials, where their results go."""
 
-    `trainable_fn` replaces the trial function (tests use it to inject faults)."""
+    space: SearchSpace
+    name: str
+    storage: RunStorage
+    trials: list[dict]
+    info: dict  # what run.json records
+
+
+def plan_run(args: argparse.Namespace) -> RunPlan:
+    """Check the space, the run folder and every trial's config; nothing is written here."""
     try:
         space = get_space(args.space)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     name = args.name or f"{space.name}-{args.scale}"
     storage = RunStorage(_join(args.results_dir, name))
-    run_info = {"name": name, "space": space.name, "scale": args.scale, "seeds": args.seeds}
     if args.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {args.results_dir}")
@@ -115,8 +124,7 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
         if (stored["space"], stored["scale"]) != (space.name, args.scale):
             raise UsageError(f"run {name!r} is space {stored['space']} at scale {stored['scale']}; "
                              f"resume it with those")
-        run_info["seeds"] = args.seeds = stored["seeds"]
-        args.only = stored.get("only")
+        args.seeds, args.only = stored["seeds"], stored.get("only")  # the run continues as it was started
     elif storage.exists(RUN_FILE):
         raise UsageError(f"run {name!r} already exists in {args.results_dir}: add --resume to continue it, "
                          f"or choose another --name")
@@ -125,13 +133,20 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
         if not space.experiments:
             labels = ", ".join(e.label for e in get_space(args.space).experiments)
             raise UsageError(f"--only {args.only!r} matches no experiment of {args.space}; experiments: {labels}")
-        run_info["only"] = args.only
     try:
-        trials = space.trials(args.scale, args.seeds)
+        trials = [{**t, "run": name} for t in space.trials(args.scale, args.seeds)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    for trial in trials:
-        trial["run"] = name
+    info = {"name": name, "space": space.name, "scale": args.scale, "seeds": args.seeds, "only": args.only}
+    return RunPlan(space, name, storage, trials, info)
+
+
+def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
+    """Validate everything that can be checked here, then start Ray and the Tuner.
+
+    `trainable_fn` replaces the trial function (tests use it to inject faults)."""
+    plan = plan_run(args)
+    space, name, storage = plan.space, plan.name, plan.storage
     images = load_images(args)
 
     from .ray_session import cluster_gpus, connect
@@ -147,11 +162,10 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
 
     if not args.resume:
         options = {k: v for k, v in vars(args).items() if k != "func"}  # flags only: tokens live in the env
-        storage.write_json({**run_info, "created": datetime.now(timezone.utc).isoformat(), "options": options},
+        storage.write_json({**plan.info, "created": datetime.now(timezone.utc).isoformat(), "options": options},
                            RUN_FILE)
-    references = {e.label: e.reference for e in space.experiments}
-    writer = ResultsWriter(storage, name, references)
-    tuner = _build_tuner(args, space, trials, images, storage, writer, gpus, trainable_fn)
+    writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
+    tuner = _build_tuner(args, space, plan.trials, images, storage, writer, gpus, trainable_fn)
     started = time.time()
     try:
         tuner.fit()

@@ -22,7 +22,8 @@ def batch_counts(logits: torch.Tensor, alphas: torch.Tensor, labels: torch.Tenso
     pred_true = logits.argmax(1) == labels
     focus_true = alphas.argmax(1) == fg_slot
     amax = alphas.max(1).values
-    n = torch.tensor(float(len(labels)), dtype=torch.float64, device=logits.device)
+    # torch.full launches a kernel; torch.tensor(..., device=cuda) would copy from the host every batch
+    n = torch.full((), float(len(labels)), dtype=torch.float64, device=logits.device)
     return torch.stack([
         n,
         loss_sum.double(),
