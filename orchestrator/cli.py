@@ -8,12 +8,17 @@ import sys
 
 from trainables import DataError
 
-from . import run_cmd, train_cmd
+from . import report_cmd, run_cmd, train_cmd
 from .errors import UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """Bad flags get one line (and exit 2), like every other error of this command."""
+    """Bad flags get one line (and exit 2), like every other error of this command. No abbreviated flags:
+    `--stor` must not silently mean `--storage` in a script that outlives a new flag."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -27,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     run_cmd.add_parsers(sub)
     train_cmd.add_parser(sub)
+    report_cmd.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,461 @@
+"""`mosaic-sweep report`: aggregation on hand-made rows, then whole reports of real and doctored runs.
+
+Reports run in a subprocess: that is how users run them, and it shows that a report never imports Ray.
+"""
+
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from orchestrator import aggregate, report_text
+from orchestrator.attention import tile
+from orchestrator.results import EPOCH_SCHEMA, RUN_FILE, TRIAL_SCHEMA, ResultsWriter, RunStorage, to_table
+from search_spaces import get_space
+from trainables import render_mosaic
+
+from conftest import exit_code, real_data_dir
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FIGURES_PER_EXPERIMENT = 6  # the write-up's four, accuracy, loss
+
+
+# -- hand-made rows -------------------------------------------------------------------------------------------------
+def trial_config(label: str, seed: int, run: str = "r") -> dict:
+    space = "table1" if label.startswith("table1") else "table2"
+    row = next(t for t in get_space(space).trials("smoke") if t["experiment"] == label)
+    return {**row, "seed": seed, "data_seed": seed, "run": run}
+
+
+def metrics(prefix: str, acc: float, focus_true: float = 0.5, alpha: float = 0.2) -> dict:
+    """A consistent set of one pass's metrics: the four outcomes add up to 1, accuracy is FTPT + FFPT."""
+    return {f"{prefix}acc": acc, f"{prefix}loss": 1.0 - acc,
+            f"{prefix}ftpt": acc * focus_true, f"{prefix}ffpt": acc * (1 - focus_true),
+            f"{prefix}ftpf": (1 - acc) * focus_true, f"{prefix}ffpf": (1 - acc) * (1 - focus_true),
+            f"{prefix}alpha_ge_half": alpha, f"{prefix}fg_alpha": alpha / 2}
+
+
+def epoch_rows(config: dict, trial_id: str, test_accs: list[float], final_train: float | None = None,
+               outcome: str = "completed", node: str = "node-a") -> list[dict]:
+    """One row per epoch with the given test accuracies; the last carries the outcome and the clean train pass."""
+    rows = []
+    k = config["k"]
+    for epoch, acc in enumerate(test_accs, start=1):
+        first = "what" if config["order"] == "what_first" else "where"
+        second = "where" if first == "what" else "what"
+        row = {**config, "trial_id": trial_id, "epoch": epoch, "phase": first if (epoch - 1) % (2 * k) < k else second,
+               "outcome": "running", "node_id": node, "node_ip": "10.0.0.1", "hostname": node, "device": "cpu",
+               **metrics("train_", acc + 0.1, focus_true=0.1 * epoch), **metrics("test_", acc, focus_true=0.1 * epoch)}
+        rows.append(row)
+    rows[-1]["outcome"] = outcome
+    if final_train is not None:
+        rows[-1].update(metrics("final_train_", final_train, focus_true=0.9))
+    return rows
+
+
+def frames(epochs: list[dict], trials: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows as the report reads them: through the Parquet schemas."""
+    return to_table(epochs, EPOCH_SCHEMA).to_pandas(), to_table(trials, TRIAL_SCHEMA).to_pandas()
+
+
+def trial_row(config: dict, trial_id: str, status: str, outcome: str | None, error: str | None = None,
+              ref: float | None = None) -> dict:
+    return {**config, "trial_id": trial_id, "status": status, "outcome": outcome, "error": error,
+            "ref_test_acc": ref, "ref_train_acc": None if ref is None else 0.96,
+            "ref_source": None if ref is None else "write-up Table 1", "node_id": "node-a", "hostname": "node-a",
+            "node_ip": "10.0.0.1", "device": "cpu", "wall_s": 10.0}
+
+
+def seeds_of_table1_1():
+    """table1/1 with seeds 0, 1, 2 finished (test 0.5, 0.6, 0.7; clean train 0.8, 0.9, 1.0), seed 3 diverged."""
+    epochs, trials = [], []
+    for seed, (test, train) in enumerate([(0.5, 0.8), (0.6, 0.9), (0.7, 1.0)]):
+        config = trial_config("table1/1", seed)
+        epochs += epoch_rows(config, f"t{seed}", [0.3, 0.4, test], final_train=train)
+        trials.append(trial_row(config, f"t{seed}", "TERMINATED", "completed", ref=0.81))
+    config = trial_config("table1/1", 3)
+    epochs += epoch_rows(config, "t3", [0.3, float("nan")], outcome="diverged")
+    trials.append(trial_row(config, "t3", "TERMINATED", "diverged", ref=0.81))
+    return frames(epochs, trials)
+
+
+# -- aggregation ----------------------------------------------------------------------------------------------------
+def test_mean_and_sd_over_finished_seeds_and_difference_to_published():
+    epochs, trials = seeds_of_table1_1()
+    results = aggregate.trial_results(trials, epochs)
+    summary = aggregate.experiment_summary(results)
+    row = summary.set_index("experiment_id").loc["table1/1"]
+    assert (row.trials, row.seeds, row.not_finished, row.seed_list) == (4, 3, 1, "0,1,2")
+    assert row.test_acc_mean == pytest.approx(0.6) and row.test_acc_std == pytest.approx(0.1)
+    assert row.train_acc_mean == pytest.approx(0.9) and row.train_acc_std == pytest.approx(0.1)
+    assert row.train_acc_source == "final_train_acc"
+    assert row.ref_test_acc == 0.81 and row.test_acc_diff == pytest.approx(0.6 - 0.81)
+    assert row.train_acc_diff == pytest.approx(0.9 - 0.96)
+    assert "t3" in row.failures and "diverged" in row.failures
+
+    table = report_text.paper_table(summary).iloc[0]
+    assert table["test acc"] == "0.600 ± 0.100 (n=3)" and table["test acc (paper)"] == "0.810"
+    assert table["test diff"] == "-0.210" and table["train diff"] == "-0.060"
+    assert table["seeds"] == "3 (1 of 4 not finished)"
+    assert (table["total epochs"], table["k"], table["what lr"], table["where lr"]) == ("8", "1", "0.01", "0.01")
+
+
+def test_focus_outcomes_are_those_of_the_final_epoch():
+    epochs, trials = seeds_of_table1_1()
+    results = aggregate.trial_results(trials, epochs)
+    row = aggregate.experiment_summary(results).iloc[0]
+    finals = {0: 0.5, 1: 0.6, 2: 0.7}  # test acc at the last epoch (3), focus_true 0.3 there
+    assert row.test_ftpt_mean == pytest.approx(np.mean([a * 0.3 for a in finals.values()]))
+    assert row.test_ffpf_mean == pytest.approx(np.mean([(1 - a) * 0.7 for a in finals.values()]))
+    assert row.train_ftpt_mean == pytest.approx(np.mean([a * 0.9 for a in (0.8, 0.9, 1.0)]))  # the clean pass
+    assert sum(row[f"test_{f}_mean"] for f in aggregate.FOCUS) == pytest.approx(1.0)
+    table = report_text.focus_table(aggregate.experiment_summary(results))
+    assert list(table["numbers"]) == ["ours"]
+    assert table.iloc[0]["test FTPT"] == f"{row.test_ftpt_mean:.3f} ± {row.test_ftpt_std:.3f}"
+
+
+def test_published_focus_outcomes_come_from_the_space():
+    config = {**trial_config("table1/1", 0), "experiment": "alternation/every1-what", "space": "alternation"}
+    epochs, trials = frames(epoch_rows(config, "a", [0.7], final_train=0.9),
+                            [trial_row(config, "a", "TERMINATED", "completed")])
+    refs = pd.DataFrame([{"experiment": "alternation/every1-what", "ref_test_acc": 0.799, "ref_train_acc": 0.97,
+                          "ref_source": "study", **{f"ref_test_{f}": v for f, v in
+                                                   zip(aggregate.FOCUS, (0.6244, 0.1819, 0.0381, 0.1556))}}])
+    summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs), refs)
+    assert summary.iloc[0].ref_test_acc == 0.799 and summary.iloc[0].ref_test_ftpt == 0.6244
+    table = report_text.focus_table(summary)
+    assert list(table["numbers"]) == ["ours", "published"]
+    assert table.iloc[1]["test FTPT"] == "0.624" and table.iloc[1]["train FTPT"] == "-"
+
+
+def test_table2_is_not_published():
+    config = trial_config("table2/4", 0)
+    epochs, trials = frames(epoch_rows(config, "b", [0.4, 0.5], final_train=0.7),
+                            [trial_row(config, "b", "TERMINATED", "completed")])
+    summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs))
+    table = report_text.paper_table(summary).iloc[0]
+    assert table["test acc"] == "0.500" and table["train acc"] == "0.700"
+    assert table["test acc (paper)"] == table["train acc (paper)"] == "not published"
+    assert table["test diff"] == "-"
+
+
+def test_failed_running_and_unrecorded_trials_are_listed_not_dropped():
+    done = trial_config("table1/2", 0)
+    failed = trial_config("table1/2", 1)
+    running = trial_config("table1/2", 2)
+    unrecorded = trial_config("table1/2", 3)  # has epoch rows, no trials.parquet row yet
+    never = trial_config("table1/5", 0)  # failed before its first epoch: a trials row, no epochs
+    epochs, trials = frames(
+        epoch_rows(done, "d", [0.5, 0.6], final_train=0.8) + epoch_rows(failed, "f", [0.4], outcome="running")
+        + epoch_rows(running, "r", [0.3, 0.35], outcome="running") + epoch_rows(unrecorded, "u", [0.2]),
+        [trial_row(done, "d", "TERMINATED", "completed"),
+         trial_row(failed, "f", "ERROR", "running", error="RuntimeError: injected fault"),
+         trial_row(running, "r", "RUNNING", "running"),
+         trial_row(never, "n", "ERROR", None, error="OSError: no space left on device")])
+    results = aggregate.trial_results(trials, epochs)
+    assert len(results) == 5
+    problems = aggregate.problems(results).set_index("trial_id")
+    assert sorted(problems.index) == ["f", "n", "r", "u"]
+    assert problems.loc["f", "problem"] == "failed after 1 epochs: RuntimeError: injected fault"
+    assert problems.loc["n", "problem"] == "failed after 0 epochs: OSError: no space left on device"
+    assert problems.loc["r", "problem"] == "running: 2 epochs so far"
+    assert problems.loc["u", "status"] == "UNKNOWN" and problems.loc["u", "experiment"] == "table1/2"
+    # a running trial has no clean pass yet: its running train accuracy, said so
+    assert problems.loc["r", "train_acc_source"] == "train_acc"
+    assert problems.loc["r", "train_acc_final"] == pytest.approx(0.45)
+
+    summary = aggregate.experiment_summary(results).set_index("experiment_id")
+    assert summary.loc["table1/2", "seeds"] == 1 and summary.loc["table1/2", "test_acc_mean"] == pytest.approx(0.6)
+    assert "injected fault" in summary.loc["table1/2", "failures"]
+    assert summary.loc["table1/5", "seeds"] == 0 and math.isnan(summary.loc["table1/5", "test_acc_mean"])
+    assert report_text.paper_table(summary.reset_index()).set_index("experiment").loc["table1/5", "test acc"] == "-"
+
+
+def test_samples_sharing_a_label_are_separate_experiments():
+    a = {**trial_config("table1/1", 0), "experiment": "search/random", "what_lr": 0.0123}
+    b = {**trial_config("table1/1", 0), "experiment": "search/random", "what_lr": 0.0456}
+    epochs, trials = frames(
+        epoch_rows(a, "a", [0.5], final_train=0.6) + epoch_rows(b, "b", [0.7], final_train=0.8),
+        [trial_row(a, "a", "TERMINATED", "completed"), trial_row(b, "b", "TERMINATED", "completed")])
+    results = aggregate.trial_results(trials, epochs)
+    assert list(results.experiment_id) == ["search/random [what_lr=0.0123]", "search/random [what_lr=0.0456]"]
+    assert len(aggregate.experiment_summary(results)) == 2
+
+
+def test_curves_average_seeds_per_epoch_and_phases_make_spans():
+    epochs, trials = seeds_of_table1_1()
+    results = aggregate.trial_results(trials, epochs)
+    curves = aggregate.epoch_curves(epochs, results, ["test_acc"])
+    # the diverged seed is left out while the experiment has healthy seeds
+    assert list(curves.test_acc_count) == [3, 3, 3]
+    assert curves.test_acc_mean.iloc[-1] == pytest.approx(0.6) and curves.test_acc_std.iloc[-1] == pytest.approx(0.1)
+    assert list(curves.phase) == ["what", "where", "what"]
+    assert aggregate.phase_spans(curves.phase, curves.epoch) == [
+        ("what", 0.5, 1.5), ("where", 1.5, 2.5), ("what", 2.5, 3.5)]
+    assert aggregate.phase_spans(pd.Series(["what"] * 3 + ["where"] * 2), pd.Series(range(1, 6))) == [
+        ("what", 0.5, 3.5), ("where", 3.5, 5.5)]
+
+
+def test_trials_per_node_and_best_trial_per_experiment():
+    epochs, trials = seeds_of_table1_1()
+    results = aggregate.trial_results(trials, epochs)
+    nodes = aggregate.trials_per_node(results)
+    assert nodes[["hostname", "trials", "finished", "epochs"]].values.tolist() == [["node-a", 4, 3, 11]]
+    best = aggregate.best_trials(results)
+    assert list(best.trial_id) == ["t2"]  # the seed with the highest final test accuracy
+
+
+def test_mosaic_picture_equals_render_mosaic():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 3, 32, 32), dtype=np.uint8)
+    slots = rng.integers(0, 20, 9)
+    assert np.array_equal(tile(images[slots], 3), render_mosaic(images, slots, 3).numpy())
+
+
+# -- whole reports ----------------------------------------------------------------------------------------------
+REPORT = """
+import sys
+from orchestrator.cli import main
+code = main(sys.argv[1:])
+print("ray imported" if "ray" in sys.modules else "ray not imported")
+sys.exit(code)
+"""
+
+
+def report(*argv) -> subprocess.CompletedProcess:
+    """`mosaic-sweep report ARGV` in a fresh interpreter; its stdout says whether Ray got imported."""
+    return subprocess.run([sys.executable, "-c", REPORT, "report", *map(str, argv)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def data_flags(synthetic_cifar_dir) -> list[str]:
+    """The images the session's smoke run trained on."""
+    real = real_data_dir()
+    return ["--data-dir", str(real)] if real else ["--data-dir", str(synthetic_cifar_dir), "--no-verify"]
+
+
+def markdown_tables(text: str) -> list[pd.DataFrame]:
+    tables, block = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+        elif block:
+            tables.append(pd.DataFrame(block[2:], columns=block[0]))
+            block = []
+    return tables
+
+
+def table_with(tables: list[pd.DataFrame], column: str) -> pd.DataFrame:
+    return pd.concat([t for t in tables if column in t.columns], ignore_index=True)
+
+
+def assert_png(path: Path):
+    import matplotlib.image
+
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 5000, path
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 300 and pixels.std() > 0.01, path
+
+
+@pytest.fixture(scope="module")
+def smoke_report(tables_smoke_run, synthetic_cifar_dir, tmp_path_factory):
+    """A report of a copy of the session's smoke run, written where reports go by default: RUN/report/."""
+    run_dir, code, out = tables_smoke_run
+    assert code == 0, out
+    copy = tmp_path_factory.mktemp("report") / run_dir.name
+    shutil.copytree(run_dir, copy)
+    done = report(copy, *data_flags(synthetic_cifar_dir))
+    return copy, done
+
+
+def test_report_of_a_smoke_run_writes_every_file_without_ray(smoke_report):
+    run_dir, done = smoke_report
+    assert done.returncode == 0, done.stderr
+    assert "ray not imported" in done.stdout
+    out = run_dir / "report"
+    assert f"-> {out}/index.html" in done.stdout
+    for name in ("report.md", "summary.csv", "trials.csv", "index.html"):
+        assert (out / name).stat().st_size > 0, name
+
+    experiments = pd.read_parquet(run_dir / "trials.parquet").experiment.nunique()
+    plots = sorted((out / "plots").iterdir())
+    attention = sorted((out / "attention").iterdir())
+    assert len(plots) == FIGURES_PER_EXPERIMENT * experiments + 1  # + the comparison figure
+    assert len(attention) == experiments  # one per experiment (16, the default cap)
+    for path in plots + attention:
+        assert_png(path)
+    for kind in ("train_alpha", "train_focus", "test_alpha", "test_focus", "accuracy", "loss"):
+        assert (out / "plots" / f"table1-3_{kind}.png").exists()
+
+    # index.html shows every figure, by a relative path that exists
+    page = (out / "index.html").read_text()
+    shown = set(re.findall(r'<img src="([^"]+)"', page))
+    assert shown == {f"plots/{p.name}" for p in plots} | {f"attention/{p.name}" for p in attention}
+    assert 'href="report.md"' in page and 'href="summary.csv"' in page
+
+
+def test_report_numbers_equal_those_of_the_parquet_rows(smoke_report):
+    run_dir, done = smoke_report
+    assert done.returncode == 0, done.stderr
+    epochs = pd.read_parquet(run_dir / "epochs")
+    trials = pd.read_parquet(run_dir / "trials.parquet").set_index("experiment")
+    last = epochs.sort_values("epoch").groupby("experiment").tail(1).set_index("experiment")
+    assert last.final_train_acc.notna().all()  # every smoke trial finished: its clean pass is the train acc
+
+    summary = pd.read_csv(run_dir / "report" / "summary.csv").set_index("experiment")
+    text = (run_dir / "report" / "report.md").read_text()
+    tables = markdown_tables(text)
+    paper = table_with(tables, "test acc (paper)").set_index("experiment")
+    focus = table_with(tables, "test FTPT").set_index("experiment")
+    assert sorted(paper.index) == sorted(last.index) == sorted(summary.index)
+    for label, row in last.iterrows():
+        ref = trials.loc[label, "ref_test_acc"]
+        ours = summary.loc[label]
+        assert ours.test_acc_mean == pytest.approx(row.test_acc, rel=1e-12)
+        assert ours.train_acc_mean == pytest.approx(row.final_train_acc, rel=1e-12)
+        assert ours.seeds == 1 and ours.not_finished == 0 and ours.train_acc_source == "final_train_acc"
+        assert paper.loc[label, "test acc"] == f"{row.test_acc:.3f}"
+        assert paper.loc[label, "train acc"] == f"{row.final_train_acc:.3f}"
+        assert paper.loc[label, "total epochs"] == str(row.epochs) and paper.loc[label, "k"] == str(row.k)
+        assert paper.loc[label, "what lr"] == f"{row.what_lr:g}" and paper.loc[label, "where lr"] == f"{row.where_lr:g}"
+        if pd.isna(ref):  # Table 2
+            assert paper.loc[label, "test acc (paper)"] == "not published" and ours.ref_source == "not published"
+        else:
+            assert paper.loc[label, "test acc (paper)"] == f"{ref:.3f}"
+            assert paper.loc[label, "test diff"] == f"{row.test_acc - ref:+.3f}"
+            assert ours.test_acc_diff == pytest.approx(row.test_acc - ref, rel=1e-12)
+        for f in aggregate.FOCUS:
+            assert focus.loc[label, f"test {f.upper()}"] == f"{row[f'test_{f}']:.3f}"
+            assert focus.loc[label, f"train {f.upper()}"] == f"{row[f'final_train_{f}']:.3f}"
+            assert ours[f"test_{f}_mean"] == pytest.approx(row[f"test_{f}"], rel=1e-12)
+    assert "None: all 16 trials finished." in text
+
+    # trials per node: the session cluster's two nodes
+    nodes = table_with(tables, "node_ip")
+    per_node = trials.groupby("node_id").size()
+    assert len(per_node) == 2
+    assert sorted((n.node_id[:16], int(n.trials)) for n in nodes.itertuples()) == sorted(
+        (node[:16], count) for node, count in per_node.items())
+
+
+def doctor(run_dir: Path, keep: str, failed: str, diverged: str) -> None:
+    """Keep only the experiments matching `keep`; make `failed` an ERROR after 1 epoch and `diverged` diverge."""
+    trials = pq.read_table(run_dir / "trials.parquet").to_pylist()
+    keep_ids = {t["trial_id"] for t in trials if t["experiment"].startswith(keep)}
+    for path in (run_dir / "epochs").iterdir():
+        rows = pq.read_table(path).to_pylist()
+        if rows[0]["trial_id"] not in keep_ids:
+            path.unlink()
+            continue
+        if rows[0]["experiment"] == failed:
+            rows = rows[:1]
+            rows[0].update(outcome="running", **{k: None for k in rows[0] if k.startswith("final_train_")})
+        if rows[0]["experiment"] == diverged:
+            rows[-1].update(outcome="diverged", train_loss=float("nan"),
+                            **{k: None for k in rows[-1] if k.startswith(("test_", "final_train_"))})
+        pq.write_table(to_table(rows, EPOCH_SCHEMA), path)
+    doctored = []
+    for t in trials:
+        if t["trial_id"] not in keep_ids:
+            continue
+        if t["experiment"] == failed:
+            t.update(status="ERROR", outcome="running", epochs_completed=1,
+                     error="RuntimeError: injected fault in the test")
+        if t["experiment"] == diverged:
+            t.update(outcome="diverged")
+        doctored.append(t)
+    pq.write_table(to_table(doctored, TRIAL_SCHEMA), run_dir / "trials.parquet")
+
+
+def test_failed_and_diverged_trials_are_reported_with_their_error(tables_smoke_run, synthetic_cifar_dir, tmp_path):
+    run_dir, code, out = tables_smoke_run
+    copy = tmp_path / "doctored"
+    shutil.copytree(run_dir, copy)
+    doctor(copy, keep="table2/", failed="table2/3", diverged="table2/5")
+
+    done = report(copy, "--out", tmp_path / "rep", "--attention", "2", *data_flags(synthetic_cifar_dir))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "2 of 8 trials did not finish" in text
+    problems = table_with(markdown_tables(text), "error").set_index("experiment")
+    assert sorted(problems.index) == ["table2/3", "table2/5"]
+    assert problems.loc["table2/3", "status"] == "ERROR"
+    assert problems.loc["table2/3", "error"] == "failed after 1 epochs: RuntimeError: injected fault in the test"
+    assert problems.loc["table2/5", "error"].startswith("diverged (non-finite training loss) at epoch")
+
+    summary = pd.read_csv(tmp_path / "rep" / "summary.csv").set_index("experiment")
+    assert len(summary) == 8
+    assert summary.loc["table2/3", "seeds"] == 0 and summary.loc["table2/3", "not_finished"] == 1
+    assert "RuntimeError: injected fault in the test" in summary.loc["table2/3", "failures"]
+    assert "diverged" in summary.loc["table2/5", "failures"] and math.isnan(summary.loc["table2/5", "test_acc_mean"])
+    assert summary.loc["table2/1", "seeds"] == 1 and pd.isna(summary.loc["table2/1", "failures"])
+    trials = pd.read_csv(tmp_path / "rep" / "trials.csv").set_index("experiment")
+    assert trials.loc["table2/3", "error"] == "RuntimeError: injected fault in the test"
+
+    assert len(list((tmp_path / "rep" / "plots").iterdir())) == FIGURES_PER_EXPERIMENT * 8 + 1
+    assert len(list((tmp_path / "rep" / "attention").iterdir())) == 2
+    assert "4 more experiments have no picture" in text  # 6 finished, 2 drawn
+    assert "No finished trial to draw in table2/3, table2/5." in text
+
+
+def test_several_runs_are_combined_into_one_report(tmp_path):
+    """Seeds of one experiment spread over two runs (made without Ray or checkpoints) are one row."""
+    accs = {"a": [(0, 0.5), (1, 0.6)], "b": [(2, 0.9)]}
+    for name, seeds in accs.items():
+        storage = RunStorage(str(tmp_path / name))
+        storage.write_json({"name": name, "space": "table1", "scale": "smoke", "seeds": 2}, RUN_FILE)
+        writer = ResultsWriter(storage, name, {e.label: e.reference for e in get_space("table1").experiments})
+        for seed, acc in seeds:
+            config = trial_config("table1/7", seed, run=name)
+            for row in epoch_rows(config, f"{name}{seed}", [0.3, acc], final_train=acc + 0.1):
+                writer.add_epoch(f"{name}{seed}", row)
+            writer.set_trial(f"{name}{seed}", config, "TERMINATED", wall_s=3.0)
+
+    done = report("a", "b", "--results-dir", tmp_path, "--data-dir", tmp_path / "no-cifar-here")
+    assert done.returncode == 0, done.stderr
+    assert "ray not imported" in done.stdout
+    out = tmp_path / "a" / "report"
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 1 and summary.seeds[0] == 3 and summary.seed_list[0] == "0,1,2"
+    assert summary.test_acc_mean[0] == pytest.approx(np.mean([0.5, 0.6, 0.9]))
+    assert summary.test_acc_std[0] == pytest.approx(np.std([0.5, 0.6, 0.9], ddof=1))
+    assert summary.ref_test_acc[0] == 0.82
+    text = (out / "report.md").read_text()
+    assert "# Report: a, b" in text
+    std = np.std([0.5, 0.6, 0.9], ddof=1)
+    assert f"| table1/7 | 8 | 1 | 0.001 | 0.01 | 0.767 ± {std:.3f} (n=3) | 0.970 |" in text
+    # no CIFAR-10 here: no attention pictures, said so, not an error
+    assert "skipped: the CIFAR-10 images are needed" in text
+    assert not list((out / "attention").iterdir())
+    assert len(list((out / "plots").iterdir())) == FIGURES_PER_EXPERIMENT + 1
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: root / "missing", "is not a folder"),
+    (lambda root: root, "no results in"),
+    (lambda root: (root / "run.json").write_text("{}") and root, "no results in"),
+])
+def test_missing_or_empty_results_give_one_line_and_a_non_zero_exit(make, message, tmp_path, capsys):
+    target = make(tmp_path)
+    assert exit_code(["report", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_results_folder_instead_of_a_run_names_the_runs_in_it(tmp_path, capsys):
+    (tmp_path / "some-run").mkdir()
+    (tmp_path / "some-run" / "run.json").write_text("{}")
+    assert exit_code(["report", "unknown-run", "--results-dir", str(tmp_path)]) == 2
+    assert "unknown-run" in capsys.readouterr().err
+    assert exit_code(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "it holds the runs some-run" in err and len(err.splitlines()) == 1
