@@ -71,13 +71,13 @@ def resolve_run(run: str, results_dir: str) -> RunStorage:
     """A run folder (path or URI), or a run name under results_dir."""
     if "://" in run or Path(run).is_dir() or "/" in run or run.startswith("."):
         return RunStorage(run)
-    return RunStorage(f"{results_dir.rstrip('/')}/{run}")
+    return RunStorage.child(results_dir, run)
 
 
 def read_run(run: str, results_dir: str) -> RunData:
     storage = resolve_run(run, results_dir)
     if storage.fs.get_file_info(storage.root).type != pafs.FileType.Directory:
-        raise UsageError(f"no run {run!r}: {storage.uri} is not a folder (give a run folder, or the name of a run "
+        raise UsageError(f"no run {run!r}: {storage.display} is not a folder (give a run folder, or the name of a run "
                          f"in --results-dir, here {results_dir})")
     epoch_files = storage.list_epoch_files()
     epochs = (pads.dataset(epoch_files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet")
@@ -88,7 +88,7 @@ def read_run(run: str, results_dir: str) -> RunData:
         inside = sorted(i.base_name for i in storage.fs.get_file_info(pafs.FileSelector(storage.root))
                         if storage.exists(i.base_name, RUN_FILE))
         hint = f"; it holds the runs {', '.join(inside)}" if inside else ""
-        raise UsageError(f"no results in {storage.uri}: no trial in trials.parquet or epochs/*.parquet yet{hint}")
+        raise UsageError(f"no results in {storage.display}: no trial in trials.parquet or epochs/*.parquet yet{hint}")
     info = storage.read_json(RUN_FILE) if storage.exists(RUN_FILE) else {}
     name = info.get("name") or storage.root.rstrip("/").rsplit("/", 1)[-1]
     return RunData(name, storage, info, trials, epochs)
@@ -101,7 +101,7 @@ def read_runs(runs: list[str], results_dir: str) -> list[RunData]:
         if any(o.storage.uri == d.storage.uri for o in data):
             raise UsageError(f"run {run!r} is given twice")
         if any(o.name == d.name for o in data):  # copies of a run keep apart: trials are keyed by (run, trial)
-            d.name = f"{d.name} ({d.storage.uri})"
+            d.name = f"{d.name} ({d.storage.display})"
         d.trials["run"], d.epochs["run"] = d.name, d.name
         data.append(d)
     return data
@@ -141,7 +141,7 @@ def run_report(args: argparse.Namespace) -> int:
         first.fs.create_dir(target, recursive=True)
         pafs.copy_files(str(out), target, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=first.fs)
         shutil.rmtree(out, ignore_errors=True)
-        where = f"{first.uri}/{REPORT_DIR}"
+        where = f"{first.display}/{REPORT_DIR}"
     else:
         where = str(out)
     figures = sum(len(s.figures) + (s.attention is not None) for s in content.sections) + (
@@ -189,7 +189,7 @@ def write_report(runs: list[RunData], out: Path, args: argparse.Namespace) -> re
 
     files = ["report.md", "summary.csv", "trials.csv"]
     content = report_text.ReportContent(
-        runs=[{**r.info, "name": r.name, "uri": r.storage.uri, "trials": int((results["run"] == r.name).sum())}
+        runs=[{**r.info, "name": r.name, "uri": r.storage.display, "trials": int((results["run"] == r.name).sum())}
               for r in runs],
         results=results, summary=summary, problems=aggregate.problems(results),
         nodes=aggregate.trials_per_node(results), sections=sections, comparison=comparison,

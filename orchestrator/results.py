@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -74,12 +75,28 @@ def _cell(value, kind: pa.DataType):
 
 # -- storage ------------------------------------------------------------------------------------------------------
 class RunStorage:
-    """A run folder on a local disk, NFS or an object store (any pyarrow filesystem URI)."""
+    """A run folder on a local disk, NFS or an object store (any pyarrow filesystem URI, e.g.
+    `s3://bucket/prefix?region=eu-west-1` or `s3://KEY:SECRET@bucket/prefix?endpoint_override=host:9000`)."""
 
     def __init__(self, uri: str):
-        self.uri = uri.rstrip("/")
-        self.fs, self.root = pafs.FileSystem.from_uri(self.uri if "://" in self.uri else _absolute(self.uri))
-        self.atomic_rename = isinstance(self.fs, pafs.LocalFileSystem)  # object-store puts are atomic already
+        self.uri = uri if "://" in uri else _absolute(uri)
+        self.fs, self.root = pafs.FileSystem.from_uri(self.uri)
+        self.root = self.root.rstrip("/")
+        self.remote = not isinstance(self.fs, pafs.LocalFileSystem)
+        self.atomic_rename = not self.remote  # object-store puts are atomic already
+
+    @classmethod
+    def child(cls, base: str, name: str) -> "RunStorage":
+        """The run `name` inside the results folder or URI `base` (query parameters stay at the end)."""
+        if "://" not in base:
+            return cls(os.path.join(base, name))
+        parts = urlsplit(base)
+        return cls(urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{name}")))
+
+    @property
+    def display(self) -> str:
+        """The location without credentials or options: safe to print and to record."""
+        return redact(self.uri) if self.remote else self.root
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -119,6 +136,14 @@ class RunStorage:
         return sorted(i.path for i in self.fs.get_file_info(selector)
                       if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
                       and not i.base_name.startswith((".", "_")))
+
+
+def redact(uri: str) -> str:
+    """A URI without user info (credentials) and query (options): what logs and run.json may hold."""
+    if "://" not in uri:
+        return uri
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
 def _absolute(path: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from search_spaces import REGISTRY, SCALES, SearchSpace, describe, get_space
 
 from .errors import UsageError
-from .results import RUN_FILE, ResultsWriter, RunStorage
+from .results import RUN_FILE, ResultsWriter, RunStorage, redact
 from .train_cmd import add_data_flags, load_images
 
 TUNE_DIR = "tune"  # Ray's experiment folder (trial checkpoints, experiment state) inside the run folder
@@ -116,7 +116,7 @@ def plan_run(args: argparse.Namespace) -> RunPlan:
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
     name = args.name or f"{space.name}-{args.scale}"
-    storage = RunStorage(_join(args.results_dir, name))
+    storage = RunStorage.child(args.results_dir, name)
     if args.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {args.results_dir}")
@@ -153,7 +153,7 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
 
     dashboard = connect(args.address, num_cpus=args.num_cpus, dashboard_host=args.dashboard_host)
     print(f"mosaic-sweep: run {name}: {space.name} at scale {args.scale}, {space.trial_count(args.scale, args.seeds)}"
-          f" trials, {space.total_epochs(args.scale, args.seeds)} epochs -> {storage.uri}", flush=True)
+          f" trials, {space.total_epochs(args.scale, args.seeds)} epochs -> {storage.display}", flush=True)
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
     gpus = args.gpus_per_trial if args.gpus_per_trial is not None else (1.0 if cluster_gpus() > 0 else 0.0)
     if gpus > cluster_gpus():
@@ -161,7 +161,8 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
     check_shared_storage(storage, args.results_dir)
 
     if not args.resume:
-        options = {k: v for k, v in vars(args).items() if k != "func"}  # flags only: tokens live in the env
+        # flags only (tokens live in the environment), and the storage without credentials
+        options = {**{k: v for k, v in vars(args).items() if k != "func"}, "results_dir": redact(args.results_dir)}
         storage.write_json({**plan.info, "created": datetime.now(timezone.utc).isoformat(), "options": options},
                            RUN_FILE)
     writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
@@ -170,7 +171,7 @@ def run_run(args: argparse.Namespace, trainable_fn=None) -> int:
     try:
         tuner.fit()
     except KeyboardInterrupt:
-        raise UsageError(f"interrupted; results so far are in {storage.uri}; continue with --resume --name {name}",
+        raise UsageError(f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}",
                          code=130) from None
     writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
     return summarize(writer, storage, name, time.time() - started)
@@ -190,10 +191,6 @@ def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
                          f"path every node mounts, or s3://bucket/prefix")
 
 
-def _join(base: str, name: str) -> str:
-    return f"{base.rstrip('/')}/{name}"
-
-
 def _build_tuner(args, space, trials, images, storage, writer, gpus, trainable_fn):
     # Small smoke epochs checkpoint often; Tune's advice to checkpoint less is noise for our users.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -207,14 +204,19 @@ def _build_tuner(args, space, trials, images, storage, writer, gpus, trainable_f
         tune.with_parameters(trainable_fn or train_mosaic, images=images, checkpoint_every=args.checkpoint_every),
         {"cpu": args.cpus_per_trial, "gpu": gpus},
     )
-    tune_path = _join(storage.uri if "://" in storage.uri else storage.path(), TUNE_DIR)
-    if args.resume and tune.Tuner.can_restore(tune_path):
-        return tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+    # Ray gets a path inside the run's own pyarrow filesystem: URIs with options or credentials pass through
+    # untouched, and remote storage needs no configuration on the nodes.
+    fs = storage.fs if storage.remote else None
+    tune_path = storage.path(TUNE_DIR)
+    if args.resume and tune.Tuner.can_restore(tune_path, storage_filesystem=fs):
+        return tune.Tuner.restore(tune_path, trainable=trainable, resume_unfinished=True, resume_errored=True,
+                                  storage_filesystem=fs)
 
     total_epochs = space.total_epochs(args.scale, args.seeds)
     run_config = tune.RunConfig(
         name=TUNE_DIR,
-        storage_path=storage.uri if "://" in storage.uri else storage.path(),
+        storage_path=storage.path(),
+        storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=args.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
         callbacks=[ParquetCallback(writer), ProgressCallback(total_epochs, args.progress_every)],
@@ -259,7 +261,7 @@ def summarize(writer: ResultsWriter, storage: RunStorage, name: str, seconds: fl
               f"{r.get('outcome') or '-':<13} {r.get('epochs_completed') or 0:>6} {_fmt(r.get('train_acc'))} "
               f"{_fmt(r.get('test_acc'))} {_fmt(ref)}  {r.get('device') or '-'}")
     bad = [r for r in rows if r["status"] != "TERMINATED" or r.get("outcome") not in FINISHED]
-    print(f"\n{len(rows) - len(bad)}/{len(rows)} trials finished in {seconds:.0f}s; results: {storage.uri}")
+    print(f"\n{len(rows) - len(bad)}/{len(rows)} trials finished in {seconds:.0f}s; results: {storage.display}")
     if bad:
         details = "; ".join(f"{r.get('experiment')} seed {r.get('seed')}: {r.get('error') or r.get('outcome')}"
                             for r in bad[:5])

@@ -1,0 +1,42 @@
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestrator.results import EPOCH_SCHEMA, ResultsWriter, RunStorage, redact, to_table
+
+
+def test_child_keeps_uri_options_at_the_end_and_redacts_credentials(tmp_path):
+    local = RunStorage.child(str(tmp_path / "results"), "run1")
+    assert local.root == str(tmp_path / "results" / "run1") and not local.remote
+    assert local.display == local.root
+    uri = "s3://key:secret@bucket/sweeps/?endpoint_override=127.0.0.1:9000&scheme=http&region=us-east-1"
+    assert redact(uri) == "s3://bucket/sweeps/"
+    remote = RunStorage.child(uri, "run1")  # no request is made until something is read or written
+    assert remote.remote and remote.root == "bucket/sweeps/run1" and remote.path("epochs") == "bucket/sweeps/run1/epochs"
+    assert remote.display == "s3://bucket/sweeps/run1"
+    assert redact("/plain/path") == "/plain/path"
+
+
+def test_writer_keeps_one_row_per_epoch_and_survives_a_restart(tmp_path):
+    storage = RunStorage(str(tmp_path / "run"))
+    writer = ResultsWriter(storage, "run")
+    for epoch in (1, 2, 3):
+        writer.add_epoch("t1", {"epoch": epoch, "test_acc": 0.1 * epoch, "outcome": "running", "k": 1})
+    writer.add_epoch("t1", {"epoch": 2, "test_acc": 0.2, "outcome": "running", "k": 1})  # re-reported after retry
+    table = pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet")
+    assert table.schema.remove_metadata() == EPOCH_SCHEMA and table.column("epoch").to_pylist() == [1, 2, 3]
+    assert not [p for p in (tmp_path / "run" / "epochs").iterdir() if p.name.startswith(".")]  # no temp files left
+
+    again = ResultsWriter(storage, "run")  # a new driver (resume) starts from what is on disk
+    assert sorted(again.epochs["t1"]) == [1, 2, 3]
+    filled = again.fill_from_history("t1", [{"epoch": e, "test_acc": 0.0, "outcome": "running"} for e in (1, 2, 3, 4)],
+                                     {"k": 1})
+    assert filled == 1 and pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").num_rows == 4
+    again.set_trial("t1", {"experiment": "table1/1", "k": 1}, "TERMINATED")
+    trials = pq.read_table(tmp_path / "run" / "trials.parquet").to_pylist()
+    assert trials[0]["epochs_completed"] == 4 and trials[0]["outcome"] == "stopped"  # ended before "completed"
+
+
+def test_to_table_fills_missing_columns_with_nulls_and_drops_extras():
+    table = to_table([{"epoch": 1, "unknown": "x"}], EPOCH_SCHEMA)
+    assert table.schema == EPOCH_SCHEMA and table.column("test_acc").null_count == 1
+    assert isinstance(table, pa.Table)
