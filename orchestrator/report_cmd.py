@@ -128,7 +128,7 @@ def references(results: pd.DataFrame) -> pd.DataFrame:
 def run_report(args: argparse.Namespace) -> int:
     runs = read_runs(args.runs, args.results_dir)
     first = runs[0].storage
-    remote = args.out is None and not isinstance(first.fs, pafs.LocalFileSystem)
+    remote = args.out is None and first.remote
     if args.out is not None:
         out = Path(args.out)
     elif remote:
