@@ -1,5 +1,6 @@
 import os
 import pickle
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,13 @@ from trainables import CifarImages, load_cifar
 from trainables.cifar import BIN_MD5
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Token authentication on for the Ray cluster of this session, as on a real cluster, with a token made for the
+# session: every node, driver and CLI client started from here inherits it (a fresh machine has no
+# ~/.ray/auth_token to fall back on). Set before any test module imports Ray, which reads it once.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+
 SHARED_BIN = ROOT.parent / "shared" / "cifar-10-batches-bin"
 
 

@@ -86,7 +86,7 @@ def test_ray_job_submit_runs_a_sweep_on_the_cluster(ray_cluster, synthetic_cifar
     """`ray job submit -- mosaic-sweep run ...`: the job's driver runs on the head and joins through RAY_ADDRESS."""
     results = tmp_path / "results"
     ray_bin = Path(sys.executable).with_name("ray")
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}  # the CLI sends the cluster's token (~/.ray/auth_token)
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}  # the CLI sends the cluster's token (RAY_AUTH_TOKEN here)
     env.pop("RAY_ADDRESS", None)
     job = subprocess.run(
         [str(ray_bin), "job", "submit", "--address", ray_cluster.dashboard_url, "--",
