@@ -79,7 +79,7 @@ class RunStorage:
     `s3://bucket/prefix?region=eu-west-1` or `s3://KEY:SECRET@bucket/prefix?endpoint_override=host:9000`)."""
 
     def __init__(self, uri: str):
-        self.uri = uri if "://" in uri else _absolute(uri)
+        self.uri = uri if "://" in uri else os.path.abspath(uri)
         self.fs, self.root = pafs.FileSystem.from_uri(self.uri)
         self.root = self.root.rstrip("/")
         self.remote = not isinstance(self.fs, pafs.LocalFileSystem)
@@ -104,28 +104,31 @@ class RunStorage:
     def exists(self, *parts: str) -> bool:
         return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
 
-    def write_table(self, table: pa.Table, *parts: str) -> None:
+    def _write_atomically(self, write, *parts: str) -> None:
+        """`write(path)` into a hidden temporary file, then rename it over the final one (local disks); object
+        stores get the final path directly, their puts are atomic already."""
         final = self.path(*parts)
-        self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
-        if not self.atomic_rename:
-            pq.write_table(table, final, filesystem=self.fs)
-            return
         folder, name = final.rsplit("/", 1)
+        self.fs.create_dir(folder, recursive=True)
+        if not self.atomic_rename:
+            write(final)
+            return
         tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, tmp, filesystem=self.fs)
+        write(tmp)
         self.fs.move(tmp, final)
+
+    def write_table(self, table: pa.Table, *parts: str) -> None:
+        self._write_atomically(lambda path: pq.write_table(table, path, filesystem=self.fs), *parts)
 
     def read_table(self, *parts: str) -> pa.Table:
         return pq.read_table(self.path(*parts), filesystem=self.fs)
 
     def write_json(self, data: dict, *parts: str) -> None:
-        final = self.path(*parts)
-        self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
-        tmp = final if not self.atomic_rename else f"{final}.{uuid.uuid4().hex}.tmp"
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(json.dumps(data, indent=2).encode())
-        if tmp != final:
-            self.fs.move(tmp, final)
+        def write(path: str) -> None:
+            with self.fs.open_output_stream(path) as out:
+                out.write(json.dumps(data, indent=2).encode())
+
+        self._write_atomically(write, *parts)
 
     def read_json(self, *parts: str) -> dict:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
@@ -144,10 +147,6 @@ def redact(uri: str) -> str:
         return uri
     parts = urlsplit(uri)
     return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
-
-
-def _absolute(path: str) -> str:
-    return os.path.abspath(path)
 
 
 # -- the writer -------------------------------------------------------------------------------------------------
