@@ -14,15 +14,16 @@ import time
 from pathlib import Path
 
 import torch
+from writeup import Module1, Module2, writeup_epoch, writeup_loader  # benchmarks/writeup.py, beside this script
 
 from trainables import MosaicSpec, StageSchedule, StageWiseTrainer, TrainConfig, load_cifar
 from trainables.mosaics import build_mosaic_sets, normalise
-from trainables.writeup import Module1, Module2, writeup_epoch, writeup_loader
 
 
 def engine_rate(images, n: int, dtype: str, device: str) -> float:
-    config = TrainConfig(mosaic=MosaicSpec(n_train=n, n_test=1), schedule=StageSchedule("what_first", 1, 2),
-                         dtype=dtype)
+    config = TrainConfig(
+        mosaic=MosaicSpec(n_train=n, n_test=1), schedule=StageSchedule("what_first", 1, 2), dtype=dtype
+    )
     trainer = StageWiseTrainer(config, images, device)
     seconds = 0.0
     for _ in range(2):  # what epoch, then where epoch; each row's rate covers its training pass only
@@ -33,8 +34,9 @@ def engine_rate(images, n: int, dtype: str, device: str) -> float:
 def writeup_rate(images, n: int, device: str) -> float:
     mosaics = build_mosaic_sets(MosaicSpec(n_train=n, n_test=1), images)["train"]
     pixels = torch.as_tensor(images.train_images)[torch.from_numpy(mosaics.slots)]
-    loader = writeup_loader(normalise(pixels, torch.float64), torch.from_numpy(mosaics.label),
-                            torch.from_numpy(mosaics.fg_slot))
+    loader = writeup_loader(
+        normalise(pixels, torch.float64), torch.from_numpy(mosaics.label), torch.from_numpy(mosaics.fg_slot)
+    )
     torch.manual_seed(0)
     where, what = Module1().double().to(device), Module2().double().to(device)
     opt_where = torch.optim.SGD(where.parameters(), lr=0.01, momentum=0.9)
@@ -54,8 +56,10 @@ def main() -> None:
     args = parser.parse_args()
 
     images = load_cifar(args.data_dir)
-    print(f"device={args.device} threads={torch.get_num_threads()} torch={torch.__version__} "
-          f"mosaics/epoch={args.mosaics}, one what epoch + one where epoch")
+    print(
+        f"device={args.device} threads={torch.get_num_threads()} torch={torch.__version__} "
+        f"mosaics/epoch={args.mosaics}, one what epoch + one where epoch"
+    )
     base = writeup_rate(images, args.mosaics, args.device)
     print(f"{'write-up path (float64, 9-slot loop, DataLoader)':<52} {base:9.1f} mosaics/s   1.00x")
     for dtype in ("float64", "float32"):

@@ -48,11 +48,14 @@ def tune_run(images, config: TrainConfig, n_trials: int, checkpoint_every: int, 
 
     flat = {**config.to_flat(), "experiment": "bench", "space": "bench", "scale": "bench", "run": "bench"}
     trainable = tune.with_resources(
-        tune.with_parameters(train_mosaic, images=images, checkpoint_every=checkpoint_every), {"cpu": cpus})
+        tune.with_parameters(train_mosaic, images=images, checkpoint_every=checkpoint_every), {"cpu": cpus}
+    )
     tuner = tune.Tuner(
-        trainable, param_space={**flat, "seed": tune.grid_search(list(range(n_trials)))},
-        run_config=tune.RunConfig(storage_path=storage, name=f"bench-{time.time_ns()}", verbose=0,
-                                  callbacks=[Recorder()]),
+        trainable,
+        param_space={**flat, "seed": tune.grid_search(list(range(n_trials)))},
+        run_config=tune.RunConfig(
+            storage_path=storage, name=f"bench-{time.time_ns()}", verbose=0, callbacks=[Recorder()]
+        ),
         tune_config=tune.TuneConfig(max_concurrent_trials=n_trials),
     )
     start = time.time()
@@ -74,8 +77,12 @@ def sample_memory(rows: list[dict]) -> dict:
             pass
     store = ray.available_resources().get("object_store_memory"), ray.cluster_resources().get("object_store_memory")
     used = (store[1] - store[0]) if None not in store else float("nan")
-    return {"driver_rss": psutil.Process().memory_info().rss, "trial_uss": uss, "trial_rss": rss,
-            "object_store_used": used}
+    return {
+        "driver_rss": psutil.Process().memory_info().rss,
+        "trial_uss": uss,
+        "trial_rss": rss,
+        "object_store_used": used,
+    }
 
 
 def ray_worker_baseline_uss() -> int:
@@ -106,10 +113,13 @@ def main() -> None:
     import ray
 
     images = load_cifar(args.data_dir)
-    config = TrainConfig(mosaic=MosaicSpec(n_train=args.mosaics, n_test=1000),
-                         schedule=StageSchedule("what_first", 1, args.epochs))
-    print(f"{args.mosaics} training + 1000 test mosaics per epoch, {args.epochs} epochs, what first k=1, "
-          f"1 CPU per run, torch {torch.__version__}, {os.cpu_count()} cores")
+    config = TrainConfig(
+        mosaic=MosaicSpec(n_train=args.mosaics, n_test=1000), schedule=StageSchedule("what_first", 1, args.epochs)
+    )
+    print(
+        f"{args.mosaics} training + 1000 test mosaics per epoch, {args.epochs} epochs, what first k=1, "
+        f"1 CPU per run, torch {torch.__version__}, {os.cpu_count()} cores"
+    )
 
     direct = direct_epoch_seconds(images, config)
     print(f"direct engine: {statistics.mean(direct[1:]):.3f} s/epoch (epochs 2..{args.epochs})")
@@ -121,11 +131,13 @@ def main() -> None:
     if memory:
         m, mb = memory[0], 2**20
         base = ray_worker_baseline_uss()
-        print(f"{args.trials} trials at once on one node: driver RSS {m['driver_rss'] / mb:.0f} MB; per trial USS "
-              f"mean {statistics.mean(m['trial_uss']) / mb:.0f} MB (max {max(m['trial_uss']) / mb:.0f}) against "
-              f"{base / mb:.0f} MB for an idle Ray worker with torch + Ray Tune imported and an optimiser made: "
-              f"{(statistics.mean(m['trial_uss']) - base) / mb:+.0f} MB of trial data; object store in use "
-              f"{m['object_store_used'] / mb:.0f} MB for {images.nbytes / mb:.0f} MB of CIFAR images")
+        print(
+            f"{args.trials} trials at once on one node: driver RSS {m['driver_rss'] / mb:.0f} MB; per trial USS "
+            f"mean {statistics.mean(m['trial_uss']) / mb:.0f} MB (max {max(m['trial_uss']) / mb:.0f}) against "
+            f"{base / mb:.0f} MB for an idle Ray worker with torch + Ray Tune imported and an optimiser made: "
+            f"{(statistics.mean(m['trial_uss']) - base) / mb:+.0f} MB of trial data; object store in use "
+            f"{m['object_store_used'] / mb:.0f} MB for {images.nbytes / mb:.0f} MB of CIFAR images"
+        )
 
     for every in (1, 5):
         start, rows, _ = tune_run(images, config, 1, every, args.storage, 1)
@@ -133,9 +145,11 @@ def main() -> None:
         between = [b["arrived"] - a["arrived"] for a, b in zip(rows, rows[1:])]
         engine = [r["epoch_s"] for r in rows[1:]]
         overhead = statistics.mean(between) - statistics.mean(engine)
-        print(f"trial, checkpoint every {every}: {statistics.mean(between):.3f} s between reports, engine "
-              f"{statistics.mean(engine):.3f} s/epoch -> overhead {overhead * 1000:.1f} ms/epoch = "
-              f"{100 * overhead / statistics.mean(engine):.2f} % of an epoch")
+        print(
+            f"trial, checkpoint every {every}: {statistics.mean(between):.3f} s between reports, engine "
+            f"{statistics.mean(engine):.3f} s/epoch -> overhead {overhead * 1000:.1f} ms/epoch = "
+            f"{100 * overhead / statistics.mean(engine):.2f} % of an epoch"
+        )
         if every == 5:
             startup = rows[0]["arrived"] - start - rows[0]["epoch_s"]
             print(f"trial start-up (fit() to first report, less epoch 1): {startup:.2f} s")

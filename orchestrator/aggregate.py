@@ -15,19 +15,21 @@ import re
 import numpy as np
 import pandas as pd
 
+from search_spaces import get_space
+from trainables.config import FLAT_KEYS
+from trainables.metrics import FOCUS, all_metric_names
+
+from .results import FINISHED, PLACEMENT_KEYS
+
 TRIAL_KEY = ["run", "trial_id"]
+SEED_KEYS = ("seed", "data_seed")
 # Trials that agree on all of these (everything but the seeds) are seeds of one experiment, whichever run
 # or space they come from.
-SETTINGS = ["scale", "experiment", "order", "k", "epochs", "what_lr", "where_lr", "optimizer", "momentum",
-            "plateau", "stop_train_loss", "batch_size", "dtype", "foreground", "grid", "n_train", "n_test", "n_val",
-            "protocol"]
-FINISHED = ("completed", "early_stopped", "stopped")  # outcomes whose numbers count
-FOCUS = ("ftpt", "ffpt", "ftpf", "ffpf")
-FOCUS_NAMES = {"ftpt": "FTPT", "ffpt": "FFPT", "ftpf": "FTPF", "ffpf": "FFPF"}
-PLACEMENT = ["node_id", "node_ip", "hostname", "device"]
+SETTINGS = ["scale", "experiment", *(k for k in FLAT_KEYS if k not in SEED_KEYS)]
+# Where trials ran, as the per-node table groups them (the pid is per attempt, not a place).
+PLACEMENT = [k for k in PLACEMENT_KEYS if k != "pid"]
 # Columns a trial takes from its last epoch row (the freshest numbers, also for trials still running).
-LAST_EPOCH_METRICS = [f"{p}{m}" for p in ("train_", "test_", "val_", "final_train_")
-                      for m in ("loss", "acc", *FOCUS, "alpha_ge_half", "fg_alpha")]
+LAST_EPOCH_METRICS = all_metric_names()
 
 
 def natural_key(text: str) -> list:
@@ -100,8 +102,9 @@ def experiment_ids(trials: pd.DataFrame) -> pd.Series:
         if keys[rows.index].nunique() <= 1:
             continue
         differing = [c for c in settings if rows[c].map(str).nunique() > 1]
-        names[rows.index] = rows.apply(
-            lambda r: f"{label} [{', '.join(f'{c}={_short(r[c])}' for c in differing)}]", axis=1)
+        names[rows.index] = [
+            f"{label} [{', '.join(f'{c}={_short(r[c])}' for c in differing)}]" for _, r in rows.iterrows()
+        ]
     return names
 
 
@@ -122,10 +125,14 @@ def experiment_summary(results: pd.DataFrame, references: pd.DataFrame | None = 
         done = group[group["finished"]]
         first = group.iloc[0]
         row = {"space": first.get("space"), **{c: first[c] for c in SETTINGS if c in group.columns}}
-        row.update(experiment_id=exp_id, trials=len(group), seeds=len(done),
-                   not_finished=int((~group["finished"]).sum()),
-                   seed_list=",".join(str(int(s)) for s in sorted(done["seed"].dropna())),
-                   train_acc_source=_sources(done["train_acc_source"]))
+        row.update(
+            experiment_id=exp_id,
+            trials=len(group),
+            seeds=len(done),
+            not_finished=int((~group["finished"]).sum()),
+            seed_list=",".join(str(int(s)) for s in sorted(done["seed"].dropna())),
+            train_acc_source=_sources(done["train_acc_source"]),
+        )
         for name, col in [("train_acc", "train_acc_final"), ("test_acc", "test_acc")]:
             row.update(_mean_std(name, done[col]))
         for f in FOCUS:
@@ -147,12 +154,36 @@ def _sources(sources: pd.Series) -> str:
 def _mean_std(name: str, values: pd.Series) -> dict:
     """Mean and sample standard deviation (NaN for one value) over the values present."""
     values = values.dropna().astype(float)
-    return {f"{name}_mean": values.mean() if len(values) else math.nan,
-            f"{name}_std": values.std(ddof=1) if len(values) > 1 else math.nan}
+    return {
+        f"{name}_mean": values.mean() if len(values) else math.nan,
+        f"{name}_std": values.std(ddof=1) if len(values) > 1 else math.nan,
+    }
 
 
-REFERENCE_COLUMNS = (["ref_train_acc", "ref_test_acc"]
-                     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS])
+REFERENCE_COLUMNS = ["ref_train_acc", "ref_test_acc"] + [
+    f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS
+]
+
+
+def references(results: pd.DataFrame) -> pd.DataFrame:
+    """Published numbers from the search spaces (focus outcomes too), one row per experiment label."""
+    rows = []
+    for space, label in results[["space", "experiment"]].drop_duplicates().itertuples(index=False):
+        try:
+            ref = get_space(str(space)).reference(str(label))
+        except KeyError:  # a space this version does not know: the run's own ref_* columns still count
+            continue
+        row = {
+            "experiment": label,
+            "ref_train_acc": ref.train_acc,
+            "ref_test_acc": ref.test_acc,
+            "ref_source": ref.source if ref.published else None,
+        }
+        for split, focus in (("train", ref.train_focus), ("test", ref.test_focus)):
+            for name, value in zip(FOCUS, focus or ()):
+                row[f"ref_{split}_{name}"] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _reference(group: pd.DataFrame, references: pd.DataFrame | None) -> dict:
@@ -208,11 +239,17 @@ def trials_per_node(results: pd.DataFrame) -> pd.DataFrame:
             placed[col] = None
         placed[col] = placed[col].fillna("-")
     wall = placed["wall_s"] if "wall_s" in placed else pd.Series(np.nan, placed.index)
-    table = (placed.assign(wall_s=wall, finished=placed["finished"].astype(int))
-             .groupby(PLACEMENT, sort=True)
-             .agg(trials=("trial_id", "size"), finished=("finished", "sum"), epochs=("epochs_completed", "sum"),
-                  wall_s=("wall_s", "sum"))
-             .reset_index())
+    table = (
+        placed.assign(wall_s=wall, finished=placed["finished"].astype(int))
+        .groupby(PLACEMENT, sort=True)
+        .agg(
+            trials=("trial_id", "size"),
+            finished=("finished", "sum"),
+            epochs=("epochs_completed", "sum"),
+            wall_s=("wall_s", "sum"),
+        )
+        .reset_index()
+    )
     return table
 
 
@@ -223,7 +260,8 @@ def epoch_curves(epochs: pd.DataFrame, results: pd.DataFrame, columns: list[str]
     when the experiment has others; an experiment with only such trials shows them.
     """
     ids = results[[*TRIAL_KEY, "experiment_id"]].assign(
-        _bad=(results["outcome"] == "diverged") | (results["status"] == "ERROR"))
+        _bad=(results["outcome"] == "diverged") | (results["status"] == "ERROR")
+    )
     rows = epochs.drop(columns=["experiment_id"], errors="ignore").merge(ids, on=TRIAL_KEY, how="inner")
     bad = rows["_bad"]
     has_good = (~bad).groupby(rows["experiment_id"]).transform("any")

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-import pyarrow.fs as pafs
+import pandas as pd
 import torch
 
-from trainables import CifarImages, TrainConfig, WhatNet, WhereNet, build_mosaic_sets
+from trainables import CifarImages, DataError, TrainConfig, WhatNet, WhereNet, build_mosaic_sets
 from trainables.mosaics import normalise
 from trainables.tune_trial import STATE_FILE
 
-from .results import RunStorage
+from . import aggregate
+from .cli_args import load_images
+from .results import RunData, find_checkpoint
+from .storage import RunStorage
 
-TUNE_DIR = "tune"
-CHECKPOINT_PREFIX = "checkpoint_"
+ATTENTION_DIR = "attention"
 
 
 @dataclass(frozen=True)
@@ -50,24 +53,6 @@ class AttentionExample:
     true_class: str
 
 
-def find_checkpoint(storage: RunStorage, trial_id: str) -> str | None:
-    """The trial's newest checkpoint folder (highest checkpoint_NNNNNN under tune/<...>-<trial_id>/), or None."""
-    trial_dirs = [i for i in _children(storage.fs, storage.path(TUNE_DIR))
-                  if i.type == pafs.FileType.Directory and i.base_name.endswith(f"-{trial_id}")]
-    checkpoints = [i for d in trial_dirs for i in _children(storage.fs, d.path)
-                   if i.type == pafs.FileType.Directory and i.base_name.startswith(CHECKPOINT_PREFIX)
-                   and i.base_name[len(CHECKPOINT_PREFIX):].isdigit()]
-    checkpoints = [c for c in checkpoints
-                   if storage.fs.get_file_info(f"{c.path}/{STATE_FILE}").type == pafs.FileType.File]
-    if not checkpoints:
-        return None
-    return max(checkpoints, key=lambda i: int(i.base_name[len(CHECKPOINT_PREFIX):])).path
-
-
-def _children(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
-    return fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
-
-
 def load_weights(storage: RunStorage, checkpoint: str) -> TrialWeights:
     """The networks of a checkpoint, on the CPU, in the dtype the trial trained in."""
     with storage.fs.open_input_stream(f"{checkpoint}/{STATE_FILE}") as stream:
@@ -77,8 +62,9 @@ def load_weights(storage: RunStorage, checkpoint: str) -> TrialWeights:
     where, what = WhereNet(), WhatNet(n_classes=len(config.mosaic.foreground))
     where.load_state_dict(state["nets"]["where"])
     what.load_state_dict(state["nets"]["what"])
-    return TrialWeights(config, where.to(dtype).eval(), what.to(dtype).eval(), int(state["epoch"]),
-                        str(state["outcome"]), checkpoint)
+    return TrialWeights(
+        config, where.to(dtype).eval(), what.to(dtype).eval(), int(state["epoch"]), str(state["outcome"]), checkpoint
+    )
 
 
 def attention_examples(weights: TrialWeights, images: CifarImages, count: int) -> list[AttentionExample]:
@@ -100,19 +86,123 @@ def attention_examples(weights: TrialWeights, images: CifarImages, count: int) -
     examples = []
     for row, i in enumerate(picked):
         fg_slot = int(test.fg_slot[i])
-        examples.append(AttentionExample(
-            index=int(i), grid=spec.grid,
-            mosaic=tile(pixels[test.slots[i]], spec.grid),
-            alphas=alphas[row].double().numpy(), fg_slot=fg_slot,
-            weighted=((weighted[row].double() + 1.0) / 2.0).clamp(0, 1).numpy(),  # undo normalise()
-            foreground=pixels[test.slots[i, fg_slot]],
-            predicted=names[int(predicted[row])], true_class=names[int(test.label[i])],
-        ))
+        examples.append(
+            AttentionExample(
+                index=int(i),
+                grid=spec.grid,
+                mosaic=tile(pixels[test.slots[i]], spec.grid),
+                alphas=alphas[row].double().numpy(),
+                fg_slot=fg_slot,
+                weighted=((weighted[row].double() + 1.0) / 2.0).clamp(0, 1).numpy(),  # undo normalise()
+                foreground=pixels[test.slots[i, fg_slot]],
+                predicted=names[int(predicted[row])],
+                true_class=names[int(test.label[i])],
+            )
+        )
     return examples
 
 
 def tile(patches: np.ndarray, grid: int) -> np.ndarray:
     """(S, 3, 32, 32) slot images as one (3, 32 * grid, 32 * grid) mosaic, slot i at row i // grid, column
-    i % grid: what trainables.render_mosaic draws, without importing torchvision (1.5 s) for a reshape."""
+    i % grid: torchvision's make_grid without padding (tested against it), without importing torchvision (1.5 s)
+    for a reshape."""
     s, c, h, w = patches.shape
     return patches.reshape(grid, grid, c, h, w).transpose(2, 0, 3, 1, 4).reshape(c, grid * h, grid * w)
+
+
+# -- which pictures a report draws ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageSource:
+    """Where a report takes the CIFAR-10 images from (see `image_source`)."""
+
+    data_dir: str | None
+    verify: bool
+
+    def describe(self) -> str:
+        return self.data_dir or "the default data folder ($MOSAIC_SWEEP_DATA or ./data)"
+
+
+def image_source(data_dir: str | None, no_verify: bool, run_info: dict) -> ImageSource:
+    """--data-dir as given; else the run's own data folder (run.json) when this machine has it, with the run's
+    --no-verify; else the default ($MOSAIC_SWEEP_DATA or ./data)."""
+    if data_dir is not None:
+        return ImageSource(data_dir, not no_verify)
+    options = run_info.get("options") or {}
+    used = options.get("data_dir")
+    if used and Path(used).is_dir():
+        return ImageSource(used, not (no_verify or bool(options.get("no_verify"))))
+    return ImageSource(None, not no_verify)
+
+
+def plan_pictures(
+    runs: list[RunData],
+    results: pd.DataFrame,
+    sections: list,
+    stems: dict[str, str],
+    out: Path,
+    source: ImageSource,
+    limit: int,
+    mosaics: int,
+) -> tuple[list[str], list]:
+    """Attention pictures of the best finished trial of each experiment (of the `limit` best experiments).
+
+    Returns notes for the report and the jobs that draw the pictures; sections get their picture."""
+    if limit == 0:
+        return ["not drawn (--attention 0)."], []
+    chosen = aggregate.best_trials(results, limit=limit)
+    if chosen.empty:
+        return ["none: no trial has finished yet."], []
+    skipped = len(aggregate.best_trials(results)) - len(chosen)
+    unfinished = sorted(
+        set(results["experiment_id"]) - set(results.loc[results["finished"], "experiment_id"]),
+        key=aggregate.natural_key,
+    )
+    try:
+        images = load_images(source.data_dir, verify=source.verify)
+    except DataError as exc:
+        return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
+
+    from . import plots  # matplotlib only once there is something to draw
+
+    storage = {r.name: r.storage for r in runs}
+    by_id = {s.experiment_id: s for s in sections}
+    notes, jobs = [], []
+    for _, trial in chosen.iterrows():
+        what = f"{trial['experiment_id']} seed {int(trial['seed'])} (trial {trial['trial_id']})"
+        checkpoint = find_checkpoint(storage[trial["run"]], trial["trial_id"])
+        if checkpoint is None:
+            notes.append(f"{what}: no checkpoint found under tune/; no picture.")
+            continue
+        try:
+            weights = load_weights(storage[trial["run"]], checkpoint)
+            examples = attention_examples(weights, images, mosaics)
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            notes.append(f"{what}: checkpoint {checkpoint} unreadable ({type(exc).__name__}: {exc}); no picture.")
+            continue
+        fig = plots.WrittenFigure(
+            f"{ATTENTION_DIR}/{stems[trial['experiment_id']]}.png",
+            f"first {len(examples)} test mosaics, weights after epoch {weights.epoch}",
+        )
+        title = (
+            f"{by_id[trial['experiment_id']].title}\nseed {int(trial['seed'])}, weights after epoch "
+            f"{weights.epoch} ({weights.outcome}), test acc {trial['test_acc']:.3f}"
+        )
+        jobs.append(plots.Job(plots.attention_plot, {"examples": examples, "title": title, "path": out / fig.path}))
+        by_id[trial["experiment_id"]].attention = fig
+    notes.insert(
+        0,
+        f"{len(jobs)} pictures (in index.html and {ATTENTION_DIR}/), one per experiment: its best "
+        f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint.",
+    )
+    if skipped > 0:
+        notes.append(
+            f"{skipped} more experiments have no picture: --attention {limit} draws the "
+            f"{limit} experiments with the best test accuracy."
+        )
+    if unfinished:
+        notes.append(f"No finished trial to draw in {', '.join(unfinished)}.")
+    notes.append(
+        f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
+        f"{source.describe()}; they are the trial's own when these are the images it trained on."
+    )
+    return notes, jobs

@@ -8,8 +8,8 @@ import sys
 
 from trainables import DataError
 
-from . import report_cmd, run_cmd, train_cmd
-from .errors import UsageError
+from . import list_cmd, report_cmd, run_cmd, train_cmd
+from .errors import RunFailed, UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stage-wise where/what attention experiments on CIFAR-10 mosaics, on Ray Tune.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
-    run_cmd.add_parsers(sub)
+    list_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     train_cmd.add_parser(sub)
     report_cmd.add_parser(sub)
     return parser
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, DataError) as exc:
+    except (UsageError, RunFailed, DataError) as exc:
         print(f"mosaic-sweep: error: {exc}", file=sys.stderr)
         return getattr(exc, "code", 2)
     except BrokenPipeError:  # `mosaic-sweep list | head`

@@ -11,10 +11,10 @@ import multiprocessing
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,15 +22,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # every figure gets
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .aggregate import FOCUS, phase_spans
+from trainables.metrics import FOCUS
+
+from .aggregate import phase_spans
 
 DPI = 100
 PHASE_COLOURS = {"what": "#d6e6f5", "where": "#fbe3c8", "both": "#e4f2e0"}
 PHASE_LABELS = {"what": "what network trains", "where": "where network trains", "both": "both train"}
 FOCUS_COLOURS = {"ftpt": "tab:green", "ffpt": "tab:orange", "ftpf": "tab:blue", "ffpf": "tab:red"}
 SPLITS = {"train": "train mosaics (during training)", "test": "test mosaics"}
-FOCUS_LABELS = {"ftpt": "FTPT: focus T, prediction T", "ffpt": "FFPT: focus F, prediction T",
-                "ftpf": "FTPF: focus T, prediction F", "ffpf": "FFPF: focus F, prediction F"}
+FOCUS_LABELS = {
+    "ftpt": "FTPT: focus T, prediction T",
+    "ffpt": "FFPT: focus F, prediction T",
+    "ftpf": "FTPF: focus T, prediction F",
+    "ffpf": "FFPF: focus F, prediction F",
+}
 TITLE_WIDTH = 100  # characters of a figure title line
 MARGINS = {"left": 0.09, "right": 0.71, "top": 0.85, "bottom": 0.12}  # room for a two-line title and the legend
 
@@ -73,15 +79,17 @@ def _line(ax, curves: pd.DataFrame, column: str, label: str, colour=None, transf
     if transform is not None:
         mean = transform(mean)
     x = curves["epoch"].to_numpy()
-    (line,) = ax.plot(x, mean.to_numpy(), label=label, color=colour, lw=1.8,
-                      marker="o" if len(x) <= 30 else None, ms=3, **style)
+    (line,) = ax.plot(
+        x, mean.to_numpy(), label=label, color=colour, lw=1.8, marker="o" if len(x) <= 30 else None, ms=3, **style
+    )
     if (curves[f"{column}_count"] > 1).any():
         ax.fill_between(x, (mean - std).to_numpy(), (mean + std).to_numpy(), color=line.get_color(), alpha=0.2, lw=0)
     return True
 
 
-def _finish(fig, ax, title: str, subtitle: str, ylabel: str, phases: list[Patch], seeds: str,
-            ylim=(-0.02, 1.02)) -> None:
+def _finish(
+    fig, ax, title: str, subtitle: str, ylabel: str, phases: list[Patch], seeds: str, ylim=(-0.02, 1.02)
+) -> None:
     title = textwrap.fill(title, TITLE_WIDTH)  # long settings (a search sample, RMSprop + plateau) wrap
     fig.suptitle(title, fontsize=10)
     ax.set_title(subtitle, fontsize=9)
@@ -91,8 +99,16 @@ def _finish(fig, ax, title: str, subtitle: str, ylabel: str, phases: list[Patch]
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + phases, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False,
-              title=seeds, title_fontsize=8, alignment="left")
+    ax.legend(
+        handles=handles + phases,
+        fontsize=8,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        frameon=False,
+        title=seeds,
+        title_fontsize=8,
+        alignment="left",
+    )
     # fixed, not tight_layout: the same layout for every figure, at a third of the cost
     fig.subplots_adjust(**{**MARGINS, "top": MARGINS["top"] - 0.045 * title.count("\n")})
 
@@ -110,8 +126,15 @@ def alpha_plot(curves: pd.DataFrame, split: str, title: str, path: Path) -> None
     column = f"{split}_alpha_ge_half"
     _line(ax, curves, column, "largest alpha >= 0.5", "tab:purple")
     _line(ax, curves, column, "largest alpha < 0.5", "tab:gray", transform=lambda m: 1.0 - m, ls="--")
-    _finish(fig, ax, title, f"{SPLITS[split]}: largest alpha >= 0.5 or < 0.5", "share of mosaics", phases,
-            _seeds_note(curves))
+    _finish(
+        fig,
+        ax,
+        title,
+        f"{SPLITS[split]}: largest alpha >= 0.5 or < 0.5",
+        "share of mosaics",
+        phases,
+        _seeds_note(curves),
+    )
     _save(fig, path)
 
 
@@ -121,8 +144,15 @@ def focus_plot(curves: pd.DataFrame, split: str, title: str, path: Path) -> None
     phases = _shade_phases(ax, curves)
     for f in FOCUS:
         _line(ax, curves, f"{split}_{f}", FOCUS_LABELS[f], FOCUS_COLOURS[f])
-    _finish(fig, ax, title, f"{SPLITS[split]}: focus and prediction, true or false", "share of mosaics", phases,
-            _seeds_note(curves))
+    _finish(
+        fig,
+        ax,
+        title,
+        f"{SPLITS[split]}: focus and prediction, true or false",
+        "share of mosaics",
+        phases,
+        _seeds_note(curves),
+    )
     _save(fig, path)
 
 
@@ -139,8 +169,14 @@ def accuracy_plot(curves: pd.DataFrame, title: str, path: Path) -> None:
     _pass_lines(ax, curves, "acc")
     final = curves.get("final_train_acc_mean")
     if final is not None and final.notna().any():  # the clean pass after the last epoch: the paper's train acc
-        ax.plot(curves["epoch"][final.notna()], final.dropna(), "*", ms=12, color="navy",
-                label="train, clean pass at the end")
+        ax.plot(
+            curves["epoch"][final.notna()],
+            final.dropna(),
+            "*",
+            ms=12,
+            color="navy",
+            label="train, clean pass at the end",
+        )
     _finish(fig, ax, title, "accuracy", "accuracy", phases, _seeds_note(curves))
     _save(fig, path)
 
@@ -164,8 +200,9 @@ EXPERIMENT_FIGURES = (
     ("accuracy", "accuracy over epochs", accuracy_plot, {}),
     ("loss", "loss over epochs", loss_plot, {}),
 )
-CURVE_COLUMNS = [f"{split}_{m}" for split in ("train", "test", "val") for m in
-                 ("loss", "acc", *FOCUS, "alpha_ge_half")] + ["final_train_acc"]
+CURVE_COLUMNS = [
+    f"{split}_{m}" for split in ("train", "test", "val") for m in ("loss", "acc", *FOCUS, "alpha_ge_half")
+] + ["final_train_acc"]
 
 
 @dataclass(frozen=True)
@@ -176,14 +213,16 @@ class Job:
     kwargs: dict
 
 
-def experiment_figures(curves: pd.DataFrame, title: str, report_dir: Path, folder: str,
-                       stem: str) -> list[tuple[WrittenFigure, Job]]:
+def experiment_figures(
+    curves: pd.DataFrame, title: str, report_dir: Path, folder: str, stem: str
+) -> list[tuple[WrittenFigure, Job]]:
     """One experiment's figures, report_dir/folder/<stem>_<kind>.png, with the jobs that draw them."""
     out = []
     for kind, caption, function, extra in EXPERIMENT_FIGURES:
         figure = WrittenFigure(f"{folder}/{stem}_{kind}.png", caption)
-        out.append((figure, Job(function, {**extra, "curves": curves, "title": title,
-                                           "path": report_dir / figure.path})))
+        out.append(
+            (figure, Job(function, {**extra, "curves": curves, "title": title, "path": report_dir / figure.path}))
+        )
     return out
 
 
@@ -202,7 +241,7 @@ class Drawer:
         self.pool = None
         self.pending = []
 
-    def __enter__(self) -> "Drawer":
+    def __enter__(self) -> Drawer:
         forks = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
         if self.workers > 1 and forks:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
@@ -239,13 +278,15 @@ def comparison_plot(summary: pd.DataFrame, path: Path, title: str) -> None:
     spread = summary["test_acc_std"].to_numpy(float)  # NaN (one seed): no error bar
     paper = summary["ref_test_acc"].to_numpy(float)
     width = 0.4
-    ax.bar(x - width / 2, ours, width, yerr=spread, capsize=3, color="tab:blue",
-           label="ours (error bar: sd over seeds)")
+    ax.bar(
+        x - width / 2, ours, width, yerr=spread, capsize=3, color="tab:blue", label="ours (error bar: sd over seeds)"
+    )
     ax.bar(x + width / 2, paper, width, color="0.65", label="published")
     for xi, value in zip(x, paper):
         if np.isnan(value):
-            ax.text(xi + width / 2, 0.02, "not published", rotation=90, ha="center", va="bottom", fontsize=7,
-                    color="0.4")
+            ax.text(
+                xi + width / 2, 0.02, "not published", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4"
+            )
     labels = [f"{e} (n={s})" for e, s in zip(summary["experiment_id"], summary["seeds"])]
     ax.set_xticks(x, labels, rotation=60 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=8)
     ax.set_ylim(0, 1)
@@ -274,9 +315,17 @@ def attention_plot(examples: list, title: str, path: Path) -> None:
         for slot, alpha in enumerate(ex.alphas):
             r, c = divmod(slot, g)
             # in the slot's corner, so that the picture itself stays visible
-            mosaic_ax.text(c * 32 + 2, r * 32 + 2, f"{alpha:.2f}", ha="left", va="top", fontsize=8,
-                           color="white", fontweight="bold" if slot == focus else "normal",
-                           bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.0, "lw": 0})
+            mosaic_ax.text(
+                c * 32 + 2,
+                r * 32 + 2,
+                f"{alpha:.2f}",
+                ha="left",
+                va="top",
+                fontsize=8,
+                color="white",
+                fontweight="bold" if slot == focus else "normal",
+                bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.0, "lw": 0},
+            )
         r, c = divmod(ex.fg_slot, g)
         mosaic_ax.add_patch(Rectangle((c * 32 - 0.5, r * 32 - 0.5), 32, 32, fill=False, ec="lime", lw=2.5))
         if focus != ex.fg_slot:

@@ -23,9 +23,15 @@ def connect(address: str | None, num_cpus: int | None = None, dashboard_host: st
         context = ray.init(ignore_reinit_error=True)
     elif address is None:
         # "local": always a new instance, even when a `ray start` cluster runs on this machine
-        context = ray.init(address="local", num_cpus=num_cpus, include_dashboard=True,
-                           dashboard_host=dashboard_host, dashboard_port=DASHBOARD_PORT, logging_level="WARNING",
-                           log_to_driver=False)  # trials print nothing we need; their errors reach Tune
+        context = ray.init(
+            address="local",
+            num_cpus=num_cpus,
+            include_dashboard=True,
+            dashboard_host=dashboard_host,
+            dashboard_port=DASHBOARD_PORT,
+            logging_level="WARNING",
+            log_to_driver=False,
+        )  # trials print nothing we need; their errors reach Tune
     else:
         context = ray.init(address=address, logging_level="WARNING")
     url = getattr(context, "dashboard_url", None)

@@ -1,62 +1,106 @@
-"""The Parquet results of a run, written while it runs, in atomic steps.
+"""The files of a run, their schemas and names, written while it runs in atomic steps and read back by reports.
 
+    <run>/run.json                    the run's space, scale, seeds, subset and options
     <run>/epochs/<trial_id>.parquet   one row per trial and epoch (identity, config, phase, every metric)
     <run>/trials.parquet              one row per trial (config, final metrics, status, error, placement, time)
+    <run>/tune/<trial folder>/checkpoint_NNNNNN/   Ray's trial checkpoints (state.pt, history.json)
 
 Every write goes to a hidden temporary file first and is then renamed over the old one, so a driver killed at
 any moment leaves only whole files (readers of the folder skip hidden files). A trial retried from a checkpoint
 re-reports epochs it had reported before; they replace the earlier rows, so there is one row per trial and epoch.
+
+Column names are derived from their owners: config keys from `TrainConfig` (FLAT_FIELDS), metric names from
+`trainables.metrics`, placement keys from the trial (`PLACEMENT_FIELDS`). A row with a key the schema lacks is
+reported with an `UnknownColumnWarning` (an error in the tests), never dropped silently.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
-from urllib.parse import urlsplit, urlunsplit
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from trainables.metrics import metric_names
+from trainables.config import FLAT_FIELDS
+from trainables.metrics import all_metric_names
+from trainables.tune_trial import PLACEMENT_FIELDS, STATE_FILE
 
-# -- schema -----------------------------------------------------------------------------------------------------
-IDENTITY = [("run", pa.string()), ("space", pa.string()), ("scale", pa.string()), ("experiment", pa.string()),
-            ("trial_id", pa.string())]
-CONFIG = [("order", pa.string()), ("k", pa.int64()), ("epochs", pa.int64()), ("what_lr", pa.float64()),
-          ("where_lr", pa.float64()), ("optimizer", pa.string()), ("momentum", pa.float64()), ("plateau", pa.bool_()),
-          ("stop_train_loss", pa.float64()), ("batch_size", pa.int64()), ("dtype", pa.string()), ("seed", pa.int64()),
-          ("foreground", pa.string()), ("grid", pa.int64()), ("n_train", pa.int64()), ("n_test", pa.int64()),
-          ("n_val", pa.int64()), ("protocol", pa.string()), ("data_seed", pa.int64())]
-PLACEMENT = [("device", pa.string()), ("node_id", pa.string()), ("node_ip", pa.string()), ("hostname", pa.string()),
-             ("pid", pa.int64())]
-PASSES = ("train_", "test_", "val_", "final_train_")
-METRIC_COLUMNS = [(name, pa.float64()) for prefix in PASSES for name in metric_names(prefix)]
+from .errors import UsageError
+from .storage import RunStorage
+
+# -- names --------------------------------------------------------------------------------------------------------
+RUN_FILE = "run.json"
+EPOCHS_DIR = "epochs"
+TRIALS_FILE = "trials.parquet"
+TUNE_DIR = "tune"  # Ray's experiment folder (trial checkpoints, experiment state) inside the run folder
+CHECKPOINT_PREFIX = "checkpoint_"
+REPORT_DIR = "report"
+STATUSES = ("PENDING", "RUNNING", "RETRYING", "TERMINATED", "ERROR")  # Ray's, plus RETRYING while recovering
+FINISHED = ("completed", "early_stopped", "stopped")  # outcomes whose numbers count ("stopped": ended by ASHA)
+
+
+def trial_dirname(experiment: str, seed, trial_id: str) -> str:
+    """The folder of a trial under tune/: readable label and seed, and the trial ID last (see `find_checkpoint`)."""
+    return f"{str(experiment).replace('/', '-')}-seed{seed}-{trial_id}"
+
+
+# -- schema -------------------------------------------------------------------------------------------------------
+ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+IDENTITY = [
+    ("run", pa.string()),
+    ("space", pa.string()),
+    ("scale", pa.string()),
+    ("experiment", pa.string()),
+    ("trial_id", pa.string()),
+]
+CONFIG = [(f.name, ARROW_TYPES[f.kind]) for f in FLAT_FIELDS]
+PLACEMENT = [(name, ARROW_TYPES[kind]) for name, kind in PLACEMENT_FIELDS.items()]
+PLACEMENT_KEYS = tuple(PLACEMENT_FIELDS)
+METRIC_COLUMNS = [(name, pa.float64()) for name in all_metric_names()]
 EPOCH_SCHEMA = pa.schema(
-    IDENTITY + CONFIG
+    IDENTITY
+    + CONFIG
     + [("epoch", pa.int64()), ("phase", pa.string()), ("lr_what", pa.float64()), ("lr_where", pa.float64())]
     + METRIC_COLUMNS
-    + [("mosaics_per_s", pa.float64()), ("epoch_s", pa.float64()), ("outcome", pa.string()),
-       ("time_total_s", pa.float64())]
+    + [
+        ("mosaics_per_s", pa.float64()),
+        ("epoch_s", pa.float64()),
+        ("outcome", pa.string()),
+        ("time_total_s", pa.float64()),
+    ]
     + PLACEMENT
 )
 TRIAL_SCHEMA = pa.schema(
-    IDENTITY + CONFIG
-    + [("status", pa.string()), ("outcome", pa.string()), ("error", pa.string()),
-       ("epochs_completed", pa.int64())]
+    IDENTITY
+    + CONFIG
+    + [("status", pa.string()), ("outcome", pa.string()), ("error", pa.string()), ("epochs_completed", pa.int64())]
     + METRIC_COLUMNS
-    + [("ref_train_acc", pa.float64()), ("ref_test_acc", pa.float64()), ("ref_source", pa.string()),
-       ("wall_s", pa.float64())]
+    + [
+        ("ref_train_acc", pa.float64()),
+        ("ref_test_acc", pa.float64()),
+        ("ref_source", pa.string()),
+        ("wall_s", pa.float64()),
+    ]
     + PLACEMENT
 )
-EPOCHS_DIR = "epochs"
-TRIALS_FILE = "trials.parquet"
-RUN_FILE = "run.json"
+
+
+class UnknownColumnWarning(UserWarning):
+    """A row carried a key its schema has no column for: a name list went out of step (tests make it an error)."""
 
 
 def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows to a table of exactly `schema`: missing keys become nulls, extra keys are dropped."""
+    """Rows to a table of exactly `schema`: missing keys become nulls; a key the schema lacks is warned about."""
+    unknown = sorted({key for row in rows for key in row} - set(schema.names))
+    if unknown:
+        warnings.warn(
+            f"columns not in the result schema, not written: {', '.join(unknown)}", UnknownColumnWarning, stacklevel=2
+        )
     columns = {f.name: [_cell(row.get(f.name), f.type) for row in rows] for f in schema}
     return pa.Table.from_pydict(columns, schema=schema)
 
@@ -73,82 +117,6 @@ def _cell(value, kind: pa.DataType):
     return str(value)
 
 
-# -- storage ------------------------------------------------------------------------------------------------------
-class RunStorage:
-    """A run folder on a local disk, NFS or an object store (any pyarrow filesystem URI, e.g.
-    `s3://bucket/prefix?region=eu-west-1` or `s3://KEY:SECRET@bucket/prefix?endpoint_override=host:9000`)."""
-
-    def __init__(self, uri: str):
-        self.uri = uri if "://" in uri else os.path.abspath(uri)
-        self.fs, self.root = pafs.FileSystem.from_uri(self.uri)
-        self.root = self.root.rstrip("/")
-        self.remote = not isinstance(self.fs, pafs.LocalFileSystem)
-        self.atomic_rename = not self.remote  # object-store puts are atomic already
-
-    @classmethod
-    def child(cls, base: str, name: str) -> "RunStorage":
-        """The run `name` inside the results folder or URI `base` (query parameters stay at the end)."""
-        if "://" not in base:
-            return cls(os.path.join(base, name))
-        parts = urlsplit(base)
-        return cls(urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{name}")))
-
-    @property
-    def display(self) -> str:
-        """The location without credentials or options: safe to print and to record."""
-        return redact(self.uri) if self.remote else self.root
-
-    def path(self, *parts: str) -> str:
-        return "/".join([self.root, *parts])
-
-    def exists(self, *parts: str) -> bool:
-        return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
-
-    def _write_atomically(self, write, *parts: str) -> None:
-        """`write(path)` into a hidden temporary file, then rename it over the final one (local disks); object
-        stores get the final path directly, their puts are atomic already."""
-        final = self.path(*parts)
-        folder, name = final.rsplit("/", 1)
-        self.fs.create_dir(folder, recursive=True)
-        if not self.atomic_rename:
-            write(final)
-            return
-        tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-        write(tmp)
-        self.fs.move(tmp, final)
-
-    def write_table(self, table: pa.Table, *parts: str) -> None:
-        self._write_atomically(lambda path: pq.write_table(table, path, filesystem=self.fs), *parts)
-
-    def read_table(self, *parts: str) -> pa.Table:
-        return pq.read_table(self.path(*parts), filesystem=self.fs)
-
-    def write_json(self, data: dict, *parts: str) -> None:
-        def write(path: str) -> None:
-            with self.fs.open_output_stream(path) as out:
-                out.write(json.dumps(data, indent=2).encode())
-
-        self._write_atomically(write, *parts)
-
-    def read_json(self, *parts: str) -> dict:
-        with self.fs.open_input_stream(self.path(*parts)) as stream:
-            return json.loads(stream.readall().decode())
-
-    def list_epoch_files(self) -> list[str]:
-        selector = pafs.FileSelector(self.path(EPOCHS_DIR), allow_not_found=True)
-        return sorted(i.path for i in self.fs.get_file_info(selector)
-                      if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
-                      and not i.base_name.startswith((".", "_")))
-
-
-def redact(uri: str) -> str:
-    """A URI without user info (credentials) and query (options): what logs and run.json may hold."""
-    if "://" not in uri:
-        return uri
-    parts = urlsplit(uri)
-    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
-
-
 # -- the writer -------------------------------------------------------------------------------------------------
 class ResultsWriter:
     """Keeps each trial's epoch rows (keyed by epoch) and rewrites the trial's file after every report."""
@@ -163,7 +131,7 @@ class ResultsWriter:
         """Start from what is on storage (on resume: what an earlier driver wrote)."""
         self.epochs: dict[str, dict[int, dict]] = {}
         self.trials: dict[str, dict] = {}
-        for path in self.storage.list_epoch_files():
+        for path in self.storage.list_parquet_files(EPOCHS_DIR):
             rows = pq.read_table(path, filesystem=self.storage.fs).to_pylist()
             for row in rows:
                 self.epochs.setdefault(row["trial_id"], {})[row["epoch"]] = row
@@ -190,18 +158,28 @@ class ResultsWriter:
         rows = [self.epochs[trial_id][e] for e in sorted(self.epochs[trial_id])]
         self.storage.write_table(to_table(rows, EPOCH_SCHEMA), EPOCHS_DIR, f"{trial_id}.parquet")
 
-    def set_trial(self, trial_id: str, config: dict, status: str, error: str | None = None,
-                  wall_s: float | None = None) -> None:
+    def set_trial(
+        self, trial_id: str, config: dict, status: str, error: str | None = None, wall_s: float | None = None
+    ) -> None:
         """Record a trial's status; its final metrics are those of its last epoch row."""
         rows = self.epochs.get(trial_id, {})
-        last = rows[max(rows)] if rows else {}
+        # a trial row takes the last epoch's metrics and placement, not its per-epoch bookkeeping (phase, lr, ...)
+        last = {k: v for k, v in rows[max(rows)].items() if k in TRIAL_SCHEMA.names} if rows else {}
         ref = self.references.get(config.get("experiment"))
         outcome = last.get("outcome")
         if status == "TERMINATED" and outcome == "running":
             outcome = "stopped"  # ended by the scheduler (ASHA) before its last epoch
-        entry = {**config, **last, "run": self.run, "trial_id": trial_id, "status": status, "error": error,
-                 "epochs_completed": max(rows) if rows else 0, "outcome": outcome,
-                 "wall_s": wall_s if wall_s is not None else self.trials.get(trial_id, {}).get("wall_s")}
+        entry = {
+            **config,
+            **last,
+            "run": self.run,
+            "trial_id": trial_id,
+            "status": status,
+            "error": error,
+            "epochs_completed": max(rows) if rows else 0,
+            "outcome": outcome,
+            "wall_s": wall_s if wall_s is not None else self.trials.get(trial_id, {}).get("wall_s"),
+        }
         if ref is not None:
             entry.update(ref_train_acc=ref.train_acc, ref_test_acc=ref.test_acc, ref_source=ref.source)
         self.trials[trial_id] = entry
@@ -214,3 +192,94 @@ def clean_error(text: str | None) -> str | None:
         return None
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return lines[-1][:500] if lines else None
+
+
+# -- the reader -----------------------------------------------------------------------------------------------------
+@dataclass
+class RunData:
+    """A run as a report sees it: run.json (or {} when missing), and its trials and epochs as DataFrames."""
+
+    name: str
+    storage: RunStorage
+    info: dict
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+
+
+def resolve_run(run: str, results_dir: str) -> RunStorage:
+    """A run folder (path or URI), or a run name under results_dir."""
+    if "://" in run or Path(run).is_dir() or "/" in run or run.startswith("."):
+        return RunStorage(run)
+    return RunStorage.child(results_dir, run)
+
+
+def read_run(run: str, results_dir: str) -> RunData:
+    storage = resolve_run(run, results_dir)
+    if storage.fs.get_file_info(storage.root).type != pafs.FileType.Directory:
+        raise UsageError(
+            f"no run {run!r}: {storage.display} is not a folder (give a run folder, or the name of a run "
+            f"in --results-dir, here {results_dir})"
+        )
+    epoch_files = storage.list_parquet_files(EPOCHS_DIR)
+    epochs = (
+        pads.dataset(epoch_files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet").to_table().to_pandas()
+        if epoch_files
+        else EPOCH_SCHEMA.empty_table().to_pandas()
+    )
+    trials = (
+        storage.read_table(TRIALS_FILE).cast(TRIAL_SCHEMA).to_pandas()
+        if storage.exists(TRIALS_FILE)
+        else TRIAL_SCHEMA.empty_table().to_pandas()
+    )
+    if epochs.empty and trials.empty:
+        inside = sorted(
+            i.base_name
+            for i in storage.fs.get_file_info(pafs.FileSelector(storage.root))
+            if storage.exists(i.base_name, RUN_FILE)
+        )
+        hint = f"; it holds the runs {', '.join(inside)}" if inside else ""
+        raise UsageError(f"no results in {storage.display}: no trial in trials.parquet or epochs/*.parquet yet{hint}")
+    info = storage.read_json(RUN_FILE) if storage.exists(RUN_FILE) else {}
+    name = info.get("name") or storage.root.rstrip("/").rsplit("/", 1)[-1]
+    return RunData(name, storage, info, trials, epochs)
+
+
+def read_runs(runs: list[str], results_dir: str) -> list[RunData]:
+    """Several runs for one report; trials stay keyed by (run, trial_id), so copies of a run keep apart."""
+    data = []
+    for run in runs:
+        d = read_run(run, results_dir)
+        if any(o.storage.uri == d.storage.uri for o in data):
+            raise UsageError(f"run {run!r} is given twice")
+        if any(o.name == d.name for o in data):
+            d.name = f"{d.name} ({d.storage.display})"
+        d.trials["run"], d.epochs["run"] = d.name, d.name
+        data.append(d)
+    return data
+
+
+def find_checkpoint(storage: RunStorage, trial_id: str) -> str | None:
+    """The trial's newest checkpoint folder (highest checkpoint_NNNNNN under tune/<trial folder>/), or None."""
+    trial_dirs = [
+        i
+        for i in _children(storage.fs, storage.path(TUNE_DIR))
+        if i.type == pafs.FileType.Directory and i.base_name.rsplit("-", 1)[-1] == trial_id
+    ]
+    checkpoints = [
+        i
+        for d in trial_dirs
+        for i in _children(storage.fs, d.path)
+        if i.type == pafs.FileType.Directory
+        and i.base_name.startswith(CHECKPOINT_PREFIX)
+        and i.base_name[len(CHECKPOINT_PREFIX) :].isdigit()
+    ]
+    checkpoints = [
+        c for c in checkpoints if storage.fs.get_file_info(f"{c.path}/{STATE_FILE}").type == pafs.FileType.File
+    ]
+    if not checkpoints:
+        return None
+    return max(checkpoints, key=lambda i: int(i.base_name[len(CHECKPOINT_PREFIX) :])).path
+
+
+def _children(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:
+    return fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))

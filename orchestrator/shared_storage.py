@@ -24,8 +24,10 @@ def nodes_missing_storage(run_path: str, timeout_s: float = 60.0) -> list[str]:
     try:
         probe = ray.remote(num_cpus=0)(os.path.exists)
         nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
-        refs = {node: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
-                .remote(marker) for node in nodes}
+        refs = {
+            node: probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(marker)
+            for node in nodes
+        }
         return [node for node, ref in refs.items() if not ray.get(ref, timeout=timeout_s)]
     finally:
         os.remove(marker)

@@ -7,16 +7,19 @@ import sys
 import time
 
 from ray import tune
+from ray.tune.result import AUTO_RESULT_KEYS, DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRIAL_ID
 
 from trainables.tune_trial import HISTORY_FILE, flat_config, trial_config
 
-from .results import ResultsWriter, clean_error
+from .results import EPOCH_SCHEMA, PLACEMENT_KEYS, ResultsWriter, clean_error
 
-PLACEMENT_KEYS = ("device", "node_id", "node_ip", "hostname", "pid")
+# Keys Tune adds to every reported result; those our schema has (time_total_s, ...) are kept.
+TUNE_KEYS = (set(AUTO_RESULT_KEYS) | {DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRIAL_ID}) - set(EPOCH_SCHEMA.names)
 
 
-def flat_trial_config(trial) -> dict:
-    return flat_config(trial.config)
+def epoch_row(result: dict) -> dict:
+    """A reported result as an epoch row: what the trial reported, less Tune's own bookkeeping."""
+    return {k: v for k, v in result.items() if k not in TUNE_KEYS}
 
 
 class ParquetCallback(tune.Callback):
@@ -32,24 +35,29 @@ class ParquetCallback(tune.Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self.started.setdefault(trial.trial_id, time.time())
-        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RUNNING")
+        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RUNNING")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.writer.add_epoch(trial.trial_id, result)
+        self.writer.add_epoch(trial.trial_id, epoch_row(result))
         if result.get("epoch") == 1 or result.get("outcome") != "running":
-            self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RUNNING")
+            self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RUNNING")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
         error = clean_error(trial.get_error()) if hasattr(trial, "get_error") else None
-        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "RETRYING", error=error)
+        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RETRYING", error=error)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self._fill_gaps(trial)
-        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "TERMINATED", wall_s=self._wall(trial))
+        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "TERMINATED", wall_s=self._wall(trial))
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.writer.set_trial(trial.trial_id, flat_trial_config(trial), "ERROR",
-                              error=clean_error(trial.get_error()) or "trial failed", wall_s=self._wall(trial))
+        self.writer.set_trial(
+            trial.trial_id,
+            flat_config(trial.config),
+            "ERROR",
+            error=clean_error(trial.get_error()) or "trial failed",
+            wall_s=self._wall(trial),
+        )
 
     def on_experiment_end(self, trials, **info):
         # Trials that never started, or were cut off by an interrupt, still get a row with their status.
@@ -57,7 +65,7 @@ class ParquetCallback(tune.Callback):
             known = self.writer.trials.get(trial.trial_id)
             if known is None or known["status"] != trial.status:
                 error = clean_error(trial.get_error()) if trial.status == "ERROR" else None
-                self.writer.set_trial(trial.trial_id, flat_trial_config(trial), trial.status, error=error)
+                self.writer.set_trial(trial.trial_id, flat_config(trial.config), trial.status, error=error)
 
     def _wall(self, trial) -> float | None:
         start = self.started.get(trial.trial_id)
@@ -119,9 +127,13 @@ class ProgressCallback(tune.Callback):
             eta = _duration(elapsed / fresh * (self.total_epochs - done))
         elif self.total_epochs <= done:
             eta = "0s"
-        print(f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(trials)} done, "
-              f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
-              f" | epochs {done}/{self.total_epochs} | ETA {eta}", file=sys.stdout, flush=True)
+        print(
+            f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(trials)} done, "
+            f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
+            f" | epochs {done}/{self.total_epochs} | ETA {eta}",
+            file=sys.stdout,
+            flush=True,
+        )
 
 
 def _duration(seconds: float) -> str:

@@ -8,9 +8,9 @@ mosaics and a handful of epochs, so a whole space runs through real Ray in about
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
-from typing import Callable
 
 from trainables import TrainConfig
 
@@ -81,10 +81,22 @@ def smoke_schedule(order: str, k: int, epochs: int) -> dict:
 
 SCALES = {
     "paper": Scale("paper", "the original's sizes: 30,000 train / 10,000 test mosaics, the published epochs"),
-    "cpu": Scale("cpu", "6,000 train / 2,000 test mosaics, the published epochs (CPU-only machines)",
-                 n_train=6000, n_test=2000, n_val=2000),
-    "smoke": Scale("smoke", "400 train / 200 test mosaics, k / 50 and at most 4 rounds (plumbing, not accuracy)",
-                   n_train=400, n_test=200, n_val=200, batch_size=100, shrink_epochs=True),
+    "cpu": Scale(
+        "cpu",
+        "6,000 train / 2,000 test mosaics, the published epochs (CPU-only machines)",
+        n_train=6000,
+        n_test=2000,
+        n_val=2000,
+    ),
+    "smoke": Scale(
+        "smoke",
+        "400 train / 200 test mosaics, k / 50 and at most 4 rounds (plumbing, not accuracy)",
+        n_train=400,
+        n_test=200,
+        n_val=200,
+        batch_size=100,
+        shrink_epochs=True,
+    ),
 }
 
 
@@ -129,7 +141,7 @@ class SearchSpace:
             return per_seed * self.searcher.num_samples[scale] * (seeds or self.default_seeds)
         return per_seed * (seeds or self.default_seeds)
 
-    def subset(self, patterns: list[str]) -> "SearchSpace":
+    def subset(self, patterns: list[str]) -> SearchSpace:
         """The same space with only the experiments whose label matches one of the glob patterns."""
         keep = tuple(e for e in self.experiments if any(fnmatch(e.label, p.strip()) for p in patterns))
         return replace(self, experiments=keep)
@@ -160,8 +172,15 @@ def table(name: str, order: str, published: bool, protocol: str = "paper") -> tu
     rows = []
     for i, (epochs, k, what_lr, where_lr, train, test) in enumerate(TABLE1_ROWS, start=1):
         ref = Reference(train, test, source="write-up Table 1") if published else Reference()
-        values = {"order": order, "k": k, "epochs": epochs, "what_lr": what_lr, "where_lr": where_lr,
-                  "protocol": protocol, **PAPER_SGD}
+        values = {
+            "order": order,
+            "k": k,
+            "epochs": epochs,
+            "what_lr": what_lr,
+            "where_lr": where_lr,
+            "protocol": protocol,
+            **PAPER_SGD,
+        }
         rows.append(Experiment(f"{name}/{i}", values, ref))
     return tuple(rows)
 
@@ -179,8 +198,15 @@ ALTERNATION_ROWS = (
     ("simultaneous", "simultaneous", 1, 97.9, 78.9, (65.96, 29.13, 0.58, 4.31), (58.84, 20.14, 4.39, 16.63)),
 )
 ALTERNATION_EPOCHS = 120  # "ran 120-140 epochs"; 120 is a multiple of 2 and of 40
-RMSPROP_PROTOCOL = {"optimizer": "rmsprop", "what_lr": 0.001, "where_lr": 0.001, "plateau": True,
-                    "stop_train_loss": 0.05, "n_val": 10_000, "batch_size": 250}
+RMSPROP_PROTOCOL = {
+    "optimizer": "rmsprop",
+    "what_lr": 0.001,
+    "where_lr": 0.001,
+    "plateau": True,
+    "stop_train_loss": 0.05,
+    "n_val": 10_000,
+    "batch_size": 250,
+}
 
 
 def _percent(values):
@@ -188,18 +214,29 @@ def _percent(values):
 
 
 ALTERNATION = tuple(
-    Experiment(f"alternation/{label}", {"order": order, "k": k, "epochs": ALTERNATION_EPOCHS, **RMSPROP_PROTOCOL},
-               Reference(train / 100, test / 100, _percent(train_f), _percent(test_f),
-                         source="alternating-minimisation study (PROTOCOL.md section 4)"))
+    Experiment(
+        f"alternation/{label}",
+        {"order": order, "k": k, "epochs": ALTERNATION_EPOCHS, **RMSPROP_PROTOCOL},
+        Reference(
+            train / 100,
+            test / 100,
+            _percent(train_f),
+            _percent(test_f),
+            source="alternating-minimisation study (PROTOCOL.md section 4)",
+        ),
+    )
     for label, order, k, train, test, train_f, test_f in ALTERNATION_ROWS
 )
 
 # -- k sweep at fixed total epochs ----------------------------------------------------------------------------
 KSWEEP_EPOCHS = 200  # divisible by 2k for every k below
 KSWEEP = tuple(
-    Experiment(f"ksweep/{order.split('_')[0]}-k{k}",
-               {"order": order, "k": k, "epochs": KSWEEP_EPOCHS, "what_lr": 0.01, "where_lr": 0.01, **PAPER_SGD})
-    for order in ("what_first", "where_first") for k in (1, 2, 5, 10, 20, 50)
+    Experiment(
+        f"ksweep/{order.split('_')[0]}-k{k}",
+        {"order": order, "k": k, "epochs": KSWEEP_EPOCHS, "what_lr": 0.01, "where_lr": 0.01, **PAPER_SGD},
+    )
+    for order in ("what_first", "where_first")
+    for k in (1, 2, 5, 10, 20, 50)
 )
 
 
@@ -211,8 +248,10 @@ def _search_samplers(base: dict) -> dict:
     return {"what_lr": tune.loguniform(1e-4, 1e-1), "where_lr": tune.loguniform(1e-4, 1e-1), "k": tune.choice(ks)}
 
 
-SEARCH_BASE = Experiment("search/random", {"order": "what_first", "k": 5, "epochs": 200, "what_lr": 0.01,
-                                           "where_lr": 0.01, "n_val": 10_000, **PAPER_SGD})
+SEARCH_BASE = Experiment(
+    "search/random",
+    {"order": "what_first", "k": 5, "epochs": 200, "what_lr": 0.01, "where_lr": 0.01, "n_val": 10_000, **PAPER_SGD},
+)
 
 REGISTRY: dict[str, SearchSpace] = {}
 
@@ -225,17 +264,38 @@ def register(space: SearchSpace) -> SearchSpace:
 register(SearchSpace("table1", "Table 1: what network first, the 8 published settings", TABLE1))
 register(SearchSpace("table2", "Table 2: where network first, the same 8 settings (no published numbers)", TABLE2))
 register(SearchSpace("tables", "Tables 1 and 2 together (16 trials)", TABLE1 + TABLE2))
-register(SearchSpace("seeds", "Tables 1 and 2 over 5 seeds (data and init), for mean and spread",
-                     TABLE1 + TABLE2, default_seeds=5))
-register(SearchSpace("heldout", "Tables 1 and 2 with test mosaics from the CIFAR test split (clean protocol)",
-                     tuple(replace(e, label="heldout-" + e.label, values={**e.values, "protocol": "heldout"})
-                           for e in TABLE1 + TABLE2)))
-register(SearchSpace("alternation", "Alternating every 1 / 20 epochs, both orders, and simultaneous; RMSprop "
-                     "lr 1e-3 + plateau, early stop at train loss 0.05, with published numbers", ALTERNATION))
+register(
+    SearchSpace(
+        "seeds", "Tables 1 and 2 over 5 seeds (data and init), for mean and spread", TABLE1 + TABLE2, default_seeds=5
+    )
+)
+register(
+    SearchSpace(
+        "heldout",
+        "Tables 1 and 2 with test mosaics from the CIFAR test split (clean protocol)",
+        tuple(
+            replace(e, label="heldout-" + e.label, values={**e.values, "protocol": "heldout"}) for e in TABLE1 + TABLE2
+        ),
+    )
+)
+register(
+    SearchSpace(
+        "alternation",
+        "Alternating every 1 / 20 epochs, both orders, and simultaneous; RMSprop "
+        "lr 1e-3 + plateau, early stop at train loss 0.05, with published numbers",
+        ALTERNATION,
+    )
+)
 register(SearchSpace("ksweep", "k in 1, 2, 5, 10, 20, 50 at 200 total epochs, both orders, SGD lr 0.01", KSWEEP))
-register(SearchSpace("search", "Random search over both learning rates and k (what first, 200 epochs) with "
-                     "ASHA early stopping on validation accuracy", (SEARCH_BASE,),
-                     searcher=Searcher(_search_samplers, {"paper": 32, "cpu": 16, "smoke": 4})))
+register(
+    SearchSpace(
+        "search",
+        "Random search over both learning rates and k (what first, 200 epochs) with "
+        "ASHA early stopping on validation accuracy",
+        (SEARCH_BASE,),
+        searcher=Searcher(_search_samplers, {"paper": 32, "cpu": 16, "smoke": 4}),
+    )
+)
 
 
 def get_space(name: str) -> SearchSpace:

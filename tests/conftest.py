@@ -1,6 +1,7 @@
 import os
 import pickle
 import secrets
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ from trainables import CifarImages, load_cifar
 from trainables.cifar import BIN_MD5
 
 ROOT = Path(__file__).resolve().parents[1]
+# The write-up's faithful code path (benchmarks/writeup.py) is not part of the installed package.
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 # Token authentication on for the Ray cluster of this session, as on a real cluster, with a token made for the
 # session: every node, driver and CLI client started from here inherits it (a fresh machine has no
@@ -49,7 +52,9 @@ def synthetic_images(n_train: int = 1000, n_test: int = 300, seed: int = 0) -> C
 def official_batches(images):
     """The images split as the official files are: 5 training batches, then the test batch."""
     chunks = np.array_split(np.arange(len(images.train_labels)), 5)
-    return [(images.train_images[c], images.train_labels[c]) for c in chunks] + [(images.test_images, images.test_labels)]
+    return [(images.train_images[c], images.train_labels[c]) for c in chunks] + [
+        (images.test_images, images.test_labels)
+    ]
 
 
 def write_bin_layout(root, images):
@@ -136,8 +141,18 @@ def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
 
     real = real_data_dir()
     results = tmp_path_factory.mktemp("results")
-    argv = ["run", "tables", "--scale", "smoke", "--data-dir", str(real or synthetic_cifar_dir),
-            "--results-dir", str(results), "--progress-every", "30"] + ([] if real else ["--no-verify"])
+    argv = [
+        "run",
+        "tables",
+        "--scale",
+        "smoke",
+        "--data-dir",
+        str(real or synthetic_cifar_dir),
+        "--results-dir",
+        str(results),
+        "--progress-every",
+        "30",
+    ] + ([] if real else ["--no-verify"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(argv)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import real_data_dir, synthetic_images, write_bin_layout, write_py_layout
 
 from trainables import DataError, load_cifar
-from conftest import real_data_dir, synthetic_images, write_bin_layout, write_py_layout
 
 
 def assert_same(a, b):

@@ -1,11 +1,9 @@
 import json
 
 import pytest
+from conftest import synthetic_images, write_bin_layout
 
 from orchestrator.cli import main
-
-from conftest import write_bin_layout
-from conftest import synthetic_images
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +14,25 @@ def data_dir(tmp_path_factory):
 
 
 def test_train_prints_final_metrics_as_json(data_dir, capsys):
-    code = main(["train", "--data-dir", str(data_dir), "--no-verify", "--n-train", "100", "--n-test", "50",
-                 "--k", "1", "--epochs", "2", "--batch-size", "25", "--json"])
+    code = main(
+        [
+            "train",
+            "--data-dir",
+            str(data_dir),
+            "--no-verify",
+            "--n-train",
+            "100",
+            "--n-test",
+            "50",
+            "--k",
+            "1",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "25",
+            "--json",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["epoch"] == 2 and out["outcome"] == "completed" and out["phase"] == "where"
@@ -25,13 +40,27 @@ def test_train_prints_final_metrics_as_json(data_dir, capsys):
 
 
 def test_train_state_file_resumes_exactly(data_dir, tmp_path, capsys):
-    common = ["train", "--data-dir", str(data_dir), "--no-verify", "--n-train", "100", "--n-test", "50",
-              "--k", "1", "--batch-size", "25", "--json"]
+    common = [
+        "train",
+        "--data-dir",
+        str(data_dir),
+        "--no-verify",
+        "--n-train",
+        "100",
+        "--n-test",
+        "50",
+        "--k",
+        "1",
+        "--batch-size",
+        "25",
+        "--json",
+    ]
     assert main(common + ["--epochs", "4"]) == 0
     full = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     state = tmp_path / "state.pt"
     # the same run stopped after 2 of 4 epochs: a shorter schedule is another config, so stop it by hand
     from trainables import StageWiseTrainer, TrainConfig, load_cifar
+
     config = TrainConfig.from_flat({k: full[k] for k in TrainConfig().to_flat()})
     trainer = StageWiseTrainer(config, load_cifar(data_dir, verify=False), "cpu")
     trainer.run_epoch(), trainer.run_epoch()
@@ -42,12 +71,15 @@ def test_train_state_file_resumes_exactly(data_dir, tmp_path, capsys):
         assert resumed[key] == full[key], key
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--epochs", "3", "--k", "2"], "multiple of 2k"),
-    (["--what-lr", "-1"], "what_lr must be a positive number"),
-    (["--order", "sideways"], "order must be one of"),
-    (["--plateau"], "n_val > 0"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "3", "--k", "2"], "multiple of 2k"),
+        (["--what-lr", "-1"], "what_lr must be a positive number"),
+        (["--order", "sideways"], "order must be one of"),
+        (["--plateau"], "n_val > 0"),
+    ],
+)
 def test_train_rejects_bad_config_with_one_line(argv, message, capsys, data_dir):
     assert main(["train", "--data-dir", str(data_dir), "--no-verify"] + argv) == 2
     err = capsys.readouterr().err.strip()
@@ -61,7 +93,25 @@ def test_train_missing_data_is_one_line(tmp_path, capsys):
 
 
 def test_train_diverging_run_exits_non_zero(data_dir, capsys):
-    code = main(["train", "--data-dir", str(data_dir), "--no-verify", "--n-train", "100", "--n-test", "50",
-                 "--order", "simultaneous", "--epochs", "6", "--what-lr", "1e12", "--where-lr", "1e12"])
+    code = main(
+        [
+            "train",
+            "--data-dir",
+            str(data_dir),
+            "--no-verify",
+            "--n-train",
+            "100",
+            "--n-test",
+            "50",
+            "--order",
+            "simultaneous",
+            "--epochs",
+            "6",
+            "--what-lr",
+            "1e12",
+            "--where-lr",
+            "1e12",
+        ]
+    )
     assert code == 3
     assert "diverged" in capsys.readouterr().err

@@ -18,8 +18,20 @@ pytestmark = pytest.mark.ray
 
 
 def run_argv(data_dir, results, *extra):
-    return ["run", "table1", "--scale", "smoke", "--data-dir", str(data_dir), "--no-verify", "--results-dir",
-            str(results), "--progress-every", "30", *extra]
+    return [
+        "run",
+        "table1",
+        "--scale",
+        "smoke",
+        "--data-dir",
+        str(data_dir),
+        "--no-verify",
+        "--results-dir",
+        str(results),
+        "--progress-every",
+        "30",
+        *extra,
+    ]
 
 
 def test_storage_probe_asks_every_node(ray_cluster, tmp_path):
@@ -30,8 +42,9 @@ def test_storage_probe_asks_every_node(ray_cluster, tmp_path):
     assert shared_storage.nodes_missing_storage("s3://bucket/prefix/run") == []
 
 
-def test_node_local_storage_fails_fast_and_writes_nothing(ray_cluster, synthetic_cifar_dir, tmp_path, monkeypatch,
-                                                          capsys):
+def test_node_local_storage_fails_fast_and_writes_nothing(
+    ray_cluster, synthetic_cifar_dir, tmp_path, monkeypatch, capsys
+):
     worker = next(iter(ray_cluster.worker_nodes)).node_id
     monkeypatch.setattr(shared_storage, "nodes_missing_storage", lambda storage: [worker])
     assert main(run_argv(synthetic_cifar_dir, tmp_path / "results")) == 2
@@ -62,8 +75,18 @@ def test_sweep_uses_both_nodes_and_survives_losing_the_worker(ray_cluster, synth
 
     killer = threading.Thread(target=kill_worker_once_it_has_reported, daemon=True)
     killer.start()
-    code = main(run_argv(synthetic_cifar_dir, results, "--only", "table1/1,table1/2,table1/8", "--checkpoint-every",
-                         "2", "--max-failures", "3"))
+    code = main(
+        run_argv(
+            synthetic_cifar_dir,
+            results,
+            "--only",
+            "table1/1,table1/2,table1/8",
+            "--checkpoint-every",
+            "2",
+            "--max-failures",
+            "3",
+        )
+    )
     killer.join(timeout=5)
     ray_cluster.add_node(num_cpus=1, object_store_memory=400 * 2**20)  # heal the cluster for later tests
     ray_cluster.wait_for_nodes()
@@ -74,7 +97,7 @@ def test_sweep_uses_both_nodes_and_survives_losing_the_worker(ray_cluster, synth
     trials = pd.read_parquet(run_dir / "trials.parquet")
     assert (trials.status == "TERMINATED").all() and (trials.outcome == "completed").all()
     expected = {"table1/1": 8, "table1/2": 8, "table1/8": 16}
-    for trial_id, rows in epochs.groupby("trial_id"):
+    for _, rows in epochs.groupby("trial_id"):
         assert sorted(rows.epoch) == list(range(1, expected[rows.experiment.iloc[0]] + 1))
     assert len(epochs) == sum(expected.values())
     # trials ran on both nodes (the killed worker included), and each row says which node it came from
@@ -89,10 +112,21 @@ def test_ray_job_submit_runs_a_sweep_on_the_cluster(ray_cluster, synthetic_cifar
     env = {**os.environ, "RAY_AUTH_MODE": "token"}  # the CLI sends the cluster's token (RAY_AUTH_TOKEN here)
     env.pop("RAY_ADDRESS", None)
     job = subprocess.run(
-        [str(ray_bin), "job", "submit", "--address", ray_cluster.dashboard_url, "--",
-         str(Path(sys.executable).with_name("mosaic-sweep"))] + run_argv(synthetic_cifar_dir, results, "--only",
-                                                                        "table1/1"),
-        env=env, capture_output=True, text=True, timeout=300)
+        [
+            str(ray_bin),
+            "job",
+            "submit",
+            "--address",
+            ray_cluster.dashboard_url,
+            "--",
+            str(Path(sys.executable).with_name("mosaic-sweep")),
+        ]
+        + run_argv(synthetic_cifar_dir, results, "--only", "table1/1"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert job.returncode == 0, (job.stdout + job.stderr)[-3000:]
     assert "1/1 trials finished" in job.stdout
     epochs = pd.read_parquet(results / "table1-smoke" / "epochs")
@@ -111,14 +145,28 @@ def s3_server():
     server.stop()
 
 
-def test_sweep_writes_results_and_checkpoints_to_object_storage(ray_cluster, synthetic_cifar_dir, s3_server,
-                                                                capsys):
+def test_sweep_writes_results_and_checkpoints_to_object_storage(ray_cluster, synthetic_cifar_dir, s3_server, capsys):
     import pyarrow.dataset as pads
     import pyarrow.fs as pafs
 
     storage = f"s3://minio:secret-key@bucket/sweeps?{s3_server}"  # credentials in the URI: never printed
-    argv = ["run", "table1", "--scale", "smoke", "--only", "table1/8", "--checkpoint-every", "4", "--data-dir",
-            str(synthetic_cifar_dir), "--no-verify", "--storage", storage, "--progress-every", "30"]
+    argv = [
+        "run",
+        "table1",
+        "--scale",
+        "smoke",
+        "--only",
+        "table1/8",
+        "--checkpoint-every",
+        "4",
+        "--data-dir",
+        str(synthetic_cifar_dir),
+        "--no-verify",
+        "--storage",
+        storage,
+        "--progress-every",
+        "30",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "secret-key" not in out and "s3://bucket/sweeps/table1-smoke" in out

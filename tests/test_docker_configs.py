@@ -88,8 +88,11 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 def comment_lines(body: str) -> list[str]:
     """Full-line comments (YAML and Dockerfile), without the '#'; parser directives are not comments."""
-    return [line.strip()[1:].strip() for line in body.splitlines()
-            if line.strip().startswith("#") and not line.strip().startswith("# syntax=")]
+    return [
+        line.strip()[1:].strip()
+        for line in body.splitlines()
+        if line.strip().startswith("#") and not line.strip().startswith("# syntax=")
+    ]
 
 
 def strings_in(node) -> list[str]:
@@ -158,11 +161,16 @@ def commands(name: str, program: str) -> list[tuple[list[str], str]]:
             for seg in segments(line, where, from_comment):
                 seg = strip_assignments(seg)
                 starts = [0] if seg and seg[0] == program else []
-                if program == "mosaic-sweep":  # also `ray job submit ... -- mosaic-sweep`, `compose exec head mosaic-sweep`
-                    starts += [i for i in range(1, len(seg)) if seg[i] == program
-                               and (seg[i - 1] == "--" or (i >= 2 and seg[i - 2] == "exec"))]
+                if (
+                    program == "mosaic-sweep"
+                ):  # also `ray job submit ... -- mosaic-sweep`, `compose exec head mosaic-sweep`
+                    starts += [
+                        i
+                        for i in range(1, len(seg))
+                        if seg[i] == program and (seg[i - 1] == "--" or (i >= 2 and seg[i - 2] == "exec"))
+                    ]
                 for i in starts:
-                    argv = seg[i + 1:]
+                    argv = seg[i + 1 :]
                     if argv and re.fullmatch(r"-{0,2}[a-z][a-z0-9-]*", argv[0]):
                         found.append((argv, where))
     return found
@@ -230,7 +238,7 @@ def test_pins_match_pyproject(pins, pyproject):
             seen[pkg].add(name)
         for version in re.findall(r"(?<![\w./-])ray(?:\[[\w,\s]*\])?==([\w.]+)", body):
             assert version == pins["ray"], f"docker/{name}: ray=={version}, pyproject.toml pins {pins['ray']}"
-        for version, python, _ in re.findall(r"rayproject/ray:([\d.]+)-py(\d)(\d+)?", body):
+        for version, _python, _ in re.findall(r"rayproject/ray:([\d.]+)-py(\d)(\d+)?", body):
             assert version == pins["ray"], f"docker/{name}: image rayproject/ray:{version}-..., Ray pin {pins['ray']}"
             seen["ray"].add(name)
         for tag in re.findall(r"rayproject/ray:([\w.-]+)", body):
@@ -308,8 +316,11 @@ def test_dockerfile_installs_project_with_pins(pins, pyproject):
     instrs = dockerfile_instructions()
     runs = [a for i, a in instrs if i == "RUN"]
     torch_runs = [r for r in runs if "pip install" in r and "torch==" in r]
-    assert torch_runs and f"torch=={pins['torch']}" in torch_runs[0] and f"torchvision=={pins['torchvision']}" \
-        in torch_runs[0]
+    assert (
+        torch_runs
+        and f"torch=={pins['torch']}" in torch_runs[0]
+        and f"torchvision=={pins['torchvision']}" in torch_runs[0]
+    )
     project = [n for n, (i, a) in enumerate(instrs) if i == "RUN" and re.search(r"pip install\b[^&;]*\s\.(\s|$)", a)]
     assert project, "no `pip install .` of the project"
     torch_at = next(n for n, (i, a) in enumerate(instrs) if i == "RUN" and "torch==" in a)
@@ -361,8 +372,15 @@ def test_dockerignore_keeps_sources_and_drops_secrets(ignore_file, pyproject):
         needed += [str(p.relative_to(ROOT)) for p in (ROOT / package).rglob("*.py")]
     for path in needed:
         assert not _ignored(rules, path), f"{ignore_file.name} drops {path}, which the image needs"
-    for path in [".venv/bin/python", "results/tables-smoke/run.json", ".env", "docker/.env", ".git/config",
-                 "data/cifar-10-batches-bin/data_batch_1.bin", "trainables/__pycache__/nets.cpython-311.pyc"]:
+    for path in [
+        ".venv/bin/python",
+        "results/tables-smoke/run.json",
+        ".env",
+        "docker/.env",
+        ".git/config",
+        "data/cifar-10-batches-bin/data_batch_1.bin",
+        "trainables/__pycache__/nets.cpython-311.pyc",
+    ]:
         assert _ignored(rules, path), f"{ignore_file.name} lets {path} into the build context"
 
 
@@ -389,8 +407,9 @@ def test_compose_cluster():
     assert flag_value(head_argv, "--port") in (None, "6379")
     for name, worker in workers.items():
         argv = _argv(worker["command"])
-        assert argv[:2] == ["ray", "start"] and flag_value(argv, "--address") == "head:6379" and "--block" in argv, \
+        assert argv[:2] == ["ray", "start"] and flag_value(argv, "--address") == "head:6379" and "--block" in argv, (
             f"{name}: {argv}"
+        )
         assert "head" in worker.get("depends_on", []), name
     for name, service in services.items():
         assert service.get("image") or service.get("build"), name
@@ -404,8 +423,9 @@ def test_compose_cluster():
         env = service["environment"]
         env = dict(e.split("=", 1) for e in env) if isinstance(env, list) else env
         assert env.get("RAY_AUTH_MODE") == "token", name
-        assert re.fullmatch(r"\$\{RAY_AUTH_TOKEN(:?[?-][^}]*)?\}", str(env.get("RAY_AUTH_TOKEN"))), \
+        assert re.fullmatch(r"\$\{RAY_AUTH_TOKEN(:?[?-][^}]*)?\}", str(env.get("RAY_AUTH_TOKEN"))), (
             f"{name}: RAY_AUTH_TOKEN must be ${{RAY_AUTH_TOKEN...}} from the environment"
+        )
 
 
 def test_compose_ports_loopback_only():
@@ -490,8 +510,11 @@ def test_cluster_yaml_security_and_storage(pins):
     assert project and any(f"pip install --no-cache-dir {project[0]}" in c for c in config["setup_commands"])
     head_start = [argv for argv, _ in commands("cluster.yaml", "ray") if argv[0] == "start" and "--head" in argv]
     assert head_start and all(flag_value(a, "--dashboard-host") in (None, *LOOPBACK) for a in head_start)
-    assert [a for a, _ in commands("cluster.yaml", "ray") if a[0] == "start" and "--head" not in a
-            and flag_value(a, "--address") == "$RAY_HEAD_IP:6379"], "workers join the head"
+    assert [
+        a
+        for a, _ in commands("cluster.yaml", "ray")
+        if a[0] == "start" and "--head" not in a and flag_value(a, "--address") == "$RAY_HEAD_IP:6379"
+    ], "workers join the head"
     assert any(argv[0] == "dashboard" for argv, _ in commands("cluster.yaml", "ray")), "ray dashboard (SSH tunnel)"
     for argv, where in commands("cluster.yaml", "mosaic-sweep"):
         args = parse_mosaic_sweep(argv, where)
@@ -530,15 +553,52 @@ def test_rayjob_structure():
 
 
 # Field names of KubeRay's ray.io/v1 types (ray-operator/apis/ray/v1): a misspelt field is dropped by the API server.
-RAYJOB_SPEC = {"activeDeadlineSeconds", "backoffLimit", "clusterSelector", "deletionStrategy", "entrypoint",
-               "entrypointNumCpus", "entrypointNumGpus", "entrypointResources", "jobId", "managedBy", "metadata",
-               "rayClusterSpec", "runtimeEnvYAML", "shutdownAfterJobFinishes", "submissionMode", "submitterConfig",
-               "submitterPodTemplate", "suspend", "ttlSecondsAfterFinished"}
-RAYCLUSTER_SPEC = {"authOptions", "autoscalerOptions", "enableInTreeAutoscaling", "gcsFaultToleranceOptions",
-                   "headGroupSpec", "headServiceAnnotations", "managedBy", "rayVersion", "suspend", "workerGroupSpecs"}
+RAYJOB_SPEC = {
+    "activeDeadlineSeconds",
+    "backoffLimit",
+    "clusterSelector",
+    "deletionStrategy",
+    "entrypoint",
+    "entrypointNumCpus",
+    "entrypointNumGpus",
+    "entrypointResources",
+    "jobId",
+    "managedBy",
+    "metadata",
+    "rayClusterSpec",
+    "runtimeEnvYAML",
+    "shutdownAfterJobFinishes",
+    "submissionMode",
+    "submitterConfig",
+    "submitterPodTemplate",
+    "suspend",
+    "ttlSecondsAfterFinished",
+}
+RAYCLUSTER_SPEC = {
+    "authOptions",
+    "autoscalerOptions",
+    "enableInTreeAutoscaling",
+    "gcsFaultToleranceOptions",
+    "headGroupSpec",
+    "headServiceAnnotations",
+    "managedBy",
+    "rayVersion",
+    "suspend",
+    "workerGroupSpecs",
+}
 HEAD_GROUP = {"enableIngress", "headService", "rayStartParams", "serviceType", "template"}
-WORKER_GROUP = {"groupName", "idleTimeoutSeconds", "maxReplicas", "minReplicas", "numOfHosts", "rayStartParams",
-                "replicas", "scaleStrategy", "suspend", "template"}
+WORKER_GROUP = {
+    "groupName",
+    "idleTimeoutSeconds",
+    "maxReplicas",
+    "minReplicas",
+    "numOfHosts",
+    "rayStartParams",
+    "replicas",
+    "scaleStrategy",
+    "suspend",
+    "template",
+}
 
 
 def test_rayjob_field_names():
@@ -571,8 +631,9 @@ def test_rayjob_token_auth_from_secret():
         env = env_of(container)
         assert env.get("RAY_AUTH_MODE", {}).get("value") == "token", f"{name}: RAY_AUTH_MODE=token"
         token = env.get("RAY_AUTH_TOKEN", {})
-        assert "value" not in token and token.get("valueFrom", {}).get("secretKeyRef", {}).get("name"), \
+        assert "value" not in token and token.get("valueFrom", {}).get("secretKeyRef", {}).get("name"), (
             f"{name}: RAY_AUTH_TOKEN must come from a Secret (valueFrom.secretKeyRef)"
+        )
 
 
 def test_rayjob_shm_and_private_dashboard():

@@ -9,8 +9,12 @@ TIMING = {"mosaics_per_s", "epoch_s"}
 
 
 def small_config(**overrides):
-    base = dict(mosaic=MosaicSpec(n_train=120, n_test=40, seed=1), schedule=StageSchedule("what_first", 2, 8),
-                batch_size=50, seed=3)
+    base = dict(
+        mosaic=MosaicSpec(n_train=120, n_test=40, seed=1),
+        schedule=StageSchedule("what_first", 2, 8),
+        batch_size=50,
+        seed=3,
+    )
     base.update(overrides)
     return TrainConfig(**base)
 
@@ -137,8 +141,14 @@ def test_early_stop_on_training_loss(fake_images):
 
 
 def test_plateau_scheduler_steps_only_for_the_active_network(fake_images):
-    config = small_config(mosaic=MosaicSpec(n_train=120, n_test=40, n_val=40), optimizer="rmsprop",
-                          plateau=True, what_lr=1e-3, where_lr=1e-3, schedule=StageSchedule("what_first", 1, 2))
+    config = small_config(
+        mosaic=MosaicSpec(n_train=120, n_test=40, n_val=40),
+        optimizer="rmsprop",
+        plateau=True,
+        what_lr=1e-3,
+        where_lr=1e-3,
+        schedule=StageSchedule("what_first", 1, 2),
+    )
     trainer = StageWiseTrainer(config, fake_images, "cpu")
     row = trainer.run_epoch()
     assert "val_loss" in row and row["phase"] == "what"
@@ -148,8 +158,11 @@ def test_plateau_scheduler_steps_only_for_the_active_network(fake_images):
 
 
 def test_other_grid_and_heldout_protocol_train(fake_images):
-    config = small_config(mosaic=MosaicSpec(grid=2, n_train=60, n_test=20, protocol="heldout"),
-                          schedule=StageSchedule("where_first", 1, 2), dtype="float64")
+    config = small_config(
+        mosaic=MosaicSpec(grid=2, n_train=60, n_test=20, protocol="heldout"),
+        schedule=StageSchedule("where_first", 1, 2),
+        dtype="float64",
+    )
     history = list(StageWiseTrainer(config, fake_images, "cpu").epochs())
     assert history[-1]["outcome"] == "completed"
     assert StageWiseTrainer(config, fake_images, "cpu").sets["test"].images.shape[0] == len(fake_images.test_labels)

@@ -11,9 +11,15 @@ from trainables import MosaicSpec, StageSchedule, StageWiseTrainer, TrainConfig
 
 @pytest.mark.realdata
 def test_networks_beat_chance_on_real_mosaics(real_images):
-    config = TrainConfig(mosaic=MosaicSpec(n_train=3000, n_test=1000, seed=0),
-                         schedule=StageSchedule("simultaneous", 1, 8), optimizer="rmsprop",
-                         what_lr=1e-3, where_lr=1e-3, batch_size=64, seed=0)
+    config = TrainConfig(
+        mosaic=MosaicSpec(n_train=3000, n_test=1000, seed=0),
+        schedule=StageSchedule("simultaneous", 1, 8),
+        optimizer="rmsprop",
+        what_lr=1e-3,
+        where_lr=1e-3,
+        batch_size=64,
+        seed=0,
+    )
     history = list(StageWiseTrainer(config, real_images, "cpu").epochs())
     # chance is 1/3; with 1,000 test mosaics its spread is about 0.015, so 0.40 is far beyond luck
     assert history[-1]["test_acc"] > 0.40, [round(r["test_acc"], 3) for r in history]

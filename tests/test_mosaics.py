@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainables import MosaicSpec, build_mosaic_sets, render_mosaic
+from orchestrator.attention import tile
+from trainables import MosaicSpec, build_mosaic_sets
 from trainables.mosaics import DeviceMosaics
 
 
@@ -67,12 +68,12 @@ def test_device_batches_are_normalised_gathers(fake_images):
 
 
 @pytest.mark.parametrize("grid", [2, 3])
-def test_render_mosaic_places_slot_i_at_row_i_div_g_column_i_mod_g(fake_images, grid):
+def test_mosaic_picture_places_slot_i_at_row_i_div_g_column_i_mod_g(fake_images, grid):
     sets = build_mosaic_sets(MosaicSpec(grid=grid, n_train=5, n_test=1), fake_images)
     slots = sets["train"].slots[2]
-    image = render_mosaic(fake_images.train_images, slots, grid)
-    assert image.shape == (3, 32 * grid, 32 * grid) and image.dtype == torch.uint8
+    image = tile(fake_images.train_images[slots], grid)
+    assert image.shape == (3, 32 * grid, 32 * grid) and image.dtype == np.uint8
     for i, img_index in enumerate(slots):
         r, c = divmod(i, grid)
-        tile = image[:, 32 * r:32 * r + 32, 32 * c:32 * c + 32]
-        assert torch.equal(tile, torch.as_tensor(fake_images.train_images[img_index]))
+        patch = image[:, 32 * r : 32 * r + 32, 32 * c : 32 * c + 32]
+        assert np.array_equal(patch, fake_images.train_images[img_index])

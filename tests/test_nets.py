@@ -1,7 +1,7 @@
 import torch
+from writeup import Module1, Module2  # benchmarks/writeup.py (conftest puts benchmarks/ on sys.path)
 
 from trainables import WhatNet, WhereNet
-from trainables.writeup import Module1, Module2
 
 
 def shapes(module):

@@ -14,14 +14,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import exit_code, real_data_dir
 
 from orchestrator import aggregate, report_text
 from orchestrator.attention import tile
-from orchestrator.results import EPOCH_SCHEMA, RUN_FILE, TRIAL_SCHEMA, ResultsWriter, RunStorage, to_table
+from orchestrator.results import EPOCH_SCHEMA, RUN_FILE, TRIAL_SCHEMA, ResultsWriter, to_table
+from orchestrator.storage import RunStorage
 from search_spaces import get_space
-from trainables import render_mosaic
-
-from conftest import exit_code, real_data_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES_PER_EXPERIMENT = 6  # the write-up's four, accuracy, loss
@@ -36,23 +35,45 @@ def trial_config(label: str, seed: int, run: str = "r") -> dict:
 
 def metrics(prefix: str, acc: float, focus_true: float = 0.5, alpha: float = 0.2) -> dict:
     """A consistent set of one pass's metrics: the four outcomes add up to 1, accuracy is FTPT + FFPT."""
-    return {f"{prefix}acc": acc, f"{prefix}loss": 1.0 - acc,
-            f"{prefix}ftpt": acc * focus_true, f"{prefix}ffpt": acc * (1 - focus_true),
-            f"{prefix}ftpf": (1 - acc) * focus_true, f"{prefix}ffpf": (1 - acc) * (1 - focus_true),
-            f"{prefix}alpha_ge_half": alpha, f"{prefix}fg_alpha": alpha / 2}
+    return {
+        f"{prefix}acc": acc,
+        f"{prefix}loss": 1.0 - acc,
+        f"{prefix}ftpt": acc * focus_true,
+        f"{prefix}ffpt": acc * (1 - focus_true),
+        f"{prefix}ftpf": (1 - acc) * focus_true,
+        f"{prefix}ffpf": (1 - acc) * (1 - focus_true),
+        f"{prefix}alpha_ge_half": alpha,
+        f"{prefix}fg_alpha": alpha / 2,
+    }
 
 
-def epoch_rows(config: dict, trial_id: str, test_accs: list[float], final_train: float | None = None,
-               outcome: str = "completed", node: str = "node-a") -> list[dict]:
+def epoch_rows(
+    config: dict,
+    trial_id: str,
+    test_accs: list[float],
+    final_train: float | None = None,
+    outcome: str = "completed",
+    node: str = "node-a",
+) -> list[dict]:
     """One row per epoch with the given test accuracies; the last carries the outcome and the clean train pass."""
     rows = []
     k = config["k"]
     for epoch, acc in enumerate(test_accs, start=1):
         first = "what" if config["order"] == "what_first" else "where"
         second = "where" if first == "what" else "what"
-        row = {**config, "trial_id": trial_id, "epoch": epoch, "phase": first if (epoch - 1) % (2 * k) < k else second,
-               "outcome": "running", "node_id": node, "node_ip": "10.0.0.1", "hostname": node, "device": "cpu",
-               **metrics("train_", acc + 0.1, focus_true=0.1 * epoch), **metrics("test_", acc, focus_true=0.1 * epoch)}
+        row = {
+            **config,
+            "trial_id": trial_id,
+            "epoch": epoch,
+            "phase": first if (epoch - 1) % (2 * k) < k else second,
+            "outcome": "running",
+            "node_id": node,
+            "node_ip": "10.0.0.1",
+            "hostname": node,
+            "device": "cpu",
+            **metrics("train_", acc + 0.1, focus_true=0.1 * epoch),
+            **metrics("test_", acc, focus_true=0.1 * epoch),
+        }
         rows.append(row)
     rows[-1]["outcome"] = outcome
     if final_train is not None:
@@ -65,12 +86,24 @@ def frames(epochs: list[dict], trials: list[dict]) -> tuple[pd.DataFrame, pd.Dat
     return to_table(epochs, EPOCH_SCHEMA).to_pandas(), to_table(trials, TRIAL_SCHEMA).to_pandas()
 
 
-def trial_row(config: dict, trial_id: str, status: str, outcome: str | None, error: str | None = None,
-              ref: float | None = None) -> dict:
-    return {**config, "trial_id": trial_id, "status": status, "outcome": outcome, "error": error,
-            "ref_test_acc": ref, "ref_train_acc": None if ref is None else 0.96,
-            "ref_source": None if ref is None else "write-up Table 1", "node_id": "node-a", "hostname": "node-a",
-            "node_ip": "10.0.0.1", "device": "cpu", "wall_s": 10.0}
+def trial_row(
+    config: dict, trial_id: str, status: str, outcome: str | None, error: str | None = None, ref: float | None = None
+) -> dict:
+    return {
+        **config,
+        "trial_id": trial_id,
+        "status": status,
+        "outcome": outcome,
+        "error": error,
+        "ref_test_acc": ref,
+        "ref_train_acc": None if ref is None else 0.96,
+        "ref_source": None if ref is None else "write-up Table 1",
+        "node_id": "node-a",
+        "hostname": "node-a",
+        "node_ip": "10.0.0.1",
+        "device": "cpu",
+        "wall_s": 10.0,
+    }
 
 
 def seeds_of_table1_1():
@@ -123,11 +156,20 @@ def test_focus_outcomes_are_those_of_the_final_epoch():
 
 def test_published_focus_outcomes_come_from_the_space():
     config = {**trial_config("table1/1", 0), "experiment": "alternation/every1-what", "space": "alternation"}
-    epochs, trials = frames(epoch_rows(config, "a", [0.7], final_train=0.9),
-                            [trial_row(config, "a", "TERMINATED", "completed")])
-    refs = pd.DataFrame([{"experiment": "alternation/every1-what", "ref_test_acc": 0.799, "ref_train_acc": 0.97,
-                          "ref_source": "study", **{f"ref_test_{f}": v for f, v in
-                                                   zip(aggregate.FOCUS, (0.6244, 0.1819, 0.0381, 0.1556))}}])
+    epochs, trials = frames(
+        epoch_rows(config, "a", [0.7], final_train=0.9), [trial_row(config, "a", "TERMINATED", "completed")]
+    )
+    refs = pd.DataFrame(
+        [
+            {
+                "experiment": "alternation/every1-what",
+                "ref_test_acc": 0.799,
+                "ref_train_acc": 0.97,
+                "ref_source": "study",
+                **{f"ref_test_{f}": v for f, v in zip(aggregate.FOCUS, (0.6244, 0.1819, 0.0381, 0.1556))},
+            }
+        ]
+    )
     summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs), refs)
     assert summary.iloc[0].ref_test_acc == 0.799 and summary.iloc[0].ref_test_ftpt == 0.6244
     table = report_text.focus_table(summary)
@@ -137,8 +179,9 @@ def test_published_focus_outcomes_come_from_the_space():
 
 def test_table2_is_not_published():
     config = trial_config("table2/4", 0)
-    epochs, trials = frames(epoch_rows(config, "b", [0.4, 0.5], final_train=0.7),
-                            [trial_row(config, "b", "TERMINATED", "completed")])
+    epochs, trials = frames(
+        epoch_rows(config, "b", [0.4, 0.5], final_train=0.7), [trial_row(config, "b", "TERMINATED", "completed")]
+    )
     summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs))
     table = report_text.paper_table(summary).iloc[0]
     assert table["test acc"] == "0.500" and table["train acc"] == "0.700"
@@ -153,12 +196,17 @@ def test_failed_running_and_unrecorded_trials_are_listed_not_dropped():
     unrecorded = trial_config("table1/2", 3)  # has epoch rows, no trials.parquet row yet
     never = trial_config("table1/5", 0)  # failed before its first epoch: a trials row, no epochs
     epochs, trials = frames(
-        epoch_rows(done, "d", [0.5, 0.6], final_train=0.8) + epoch_rows(failed, "f", [0.4], outcome="running")
-        + epoch_rows(running, "r", [0.3, 0.35], outcome="running") + epoch_rows(unrecorded, "u", [0.2]),
-        [trial_row(done, "d", "TERMINATED", "completed"),
-         trial_row(failed, "f", "ERROR", "running", error="RuntimeError: injected fault"),
-         trial_row(running, "r", "RUNNING", "running"),
-         trial_row(never, "n", "ERROR", None, error="OSError: no space left on device")])
+        epoch_rows(done, "d", [0.5, 0.6], final_train=0.8)
+        + epoch_rows(failed, "f", [0.4], outcome="running")
+        + epoch_rows(running, "r", [0.3, 0.35], outcome="running")
+        + epoch_rows(unrecorded, "u", [0.2]),
+        [
+            trial_row(done, "d", "TERMINATED", "completed"),
+            trial_row(failed, "f", "ERROR", "running", error="RuntimeError: injected fault"),
+            trial_row(running, "r", "RUNNING", "running"),
+            trial_row(never, "n", "ERROR", None, error="OSError: no space left on device"),
+        ],
+    )
     results = aggregate.trial_results(trials, epochs)
     assert len(results) == 5
     problems = aggregate.problems(results).set_index("trial_id")
@@ -183,7 +231,8 @@ def test_samples_sharing_a_label_are_separate_experiments():
     b = {**trial_config("table1/1", 0), "experiment": "search/random", "what_lr": 0.0456}
     epochs, trials = frames(
         epoch_rows(a, "a", [0.5], final_train=0.6) + epoch_rows(b, "b", [0.7], final_train=0.8),
-        [trial_row(a, "a", "TERMINATED", "completed"), trial_row(b, "b", "TERMINATED", "completed")])
+        [trial_row(a, "a", "TERMINATED", "completed"), trial_row(b, "b", "TERMINATED", "completed")],
+    )
     results = aggregate.trial_results(trials, epochs)
     assert list(results.experiment_id) == ["search/random [what_lr=0.0123]", "search/random [what_lr=0.0456]"]
     assert len(aggregate.experiment_summary(results)) == 2
@@ -198,9 +247,14 @@ def test_curves_average_seeds_per_epoch_and_phases_make_spans():
     assert curves.test_acc_mean.iloc[-1] == pytest.approx(0.6) and curves.test_acc_std.iloc[-1] == pytest.approx(0.1)
     assert list(curves.phase) == ["what", "where", "what"]
     assert aggregate.phase_spans(curves.phase, curves.epoch) == [
-        ("what", 0.5, 1.5), ("where", 1.5, 2.5), ("what", 2.5, 3.5)]
+        ("what", 0.5, 1.5),
+        ("where", 1.5, 2.5),
+        ("what", 2.5, 3.5),
+    ]
     assert aggregate.phase_spans(pd.Series(["what"] * 3 + ["where"] * 2), pd.Series(range(1, 6))) == [
-        ("what", 0.5, 3.5), ("where", 3.5, 5.5)]
+        ("what", 0.5, 3.5),
+        ("where", 3.5, 5.5),
+    ]
 
 
 def test_trials_per_node_and_best_trial_per_experiment():
@@ -212,11 +266,15 @@ def test_trials_per_node_and_best_trial_per_experiment():
     assert list(best.trial_id) == ["t2"]  # the seed with the highest final test accuracy
 
 
-def test_mosaic_picture_equals_render_mosaic():
+def test_mosaic_picture_equals_torchvision_make_grid():
+    import torch
+    from torchvision.utils import make_grid
+
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (20, 3, 32, 32), dtype=np.uint8)
     slots = rng.integers(0, 20, 9)
-    assert np.array_equal(tile(images[slots], 3), render_mosaic(images, slots, 3).numpy())
+    expected = make_grid(torch.as_tensor(images[slots]), nrow=3, padding=0).numpy()
+    assert np.array_equal(tile(images[slots], 3), expected)
 
 
 # -- whole reports ----------------------------------------------------------------------------------------------
@@ -231,8 +289,9 @@ sys.exit(code)
 
 def report(*argv) -> subprocess.CompletedProcess:
     """`mosaic-sweep report ARGV` in a fresh interpreter; its stdout says whether Ray got imported."""
-    return subprocess.run([sys.executable, "-c", REPORT, "report", *map(str, argv)], capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", REPORT, "report", *map(str, argv)], capture_output=True, text=True, timeout=600
+    )
 
 
 def data_flags(synthetic_cifar_dir) -> list[str]:
@@ -343,7 +402,8 @@ def test_report_numbers_equal_those_of_the_parquet_rows(smoke_report):
     per_node = trials.groupby("node_id").size()
     assert len(per_node) == 2
     assert sorted((n.node_id[:16], int(n.trials)) for n in nodes.itertuples()) == sorted(
-        (node[:16], count) for node, count in per_node.items())
+        (node[:16], count) for node, count in per_node.items()
+    )
 
 
 def doctor(run_dir: Path, keep: str, failed: str, diverged: str) -> None:
@@ -359,16 +419,20 @@ def doctor(run_dir: Path, keep: str, failed: str, diverged: str) -> None:
             rows = rows[:1]
             rows[0].update(outcome="running", **{k: None for k in rows[0] if k.startswith("final_train_")})
         if rows[0]["experiment"] == diverged:
-            rows[-1].update(outcome="diverged", train_loss=float("nan"),
-                            **{k: None for k in rows[-1] if k.startswith(("test_", "final_train_"))})
+            rows[-1].update(
+                outcome="diverged",
+                train_loss=float("nan"),
+                **{k: None for k in rows[-1] if k.startswith(("test_", "final_train_"))},
+            )
         pq.write_table(to_table(rows, EPOCH_SCHEMA), path)
     doctored = []
     for t in trials:
         if t["trial_id"] not in keep_ids:
             continue
         if t["experiment"] == failed:
-            t.update(status="ERROR", outcome="running", epochs_completed=1,
-                     error="RuntimeError: injected fault in the test")
+            t.update(
+                status="ERROR", outcome="running", epochs_completed=1, error="RuntimeError: injected fault in the test"
+            )
         if t["experiment"] == diverged:
             t.update(outcome="diverged")
         doctored.append(t)
@@ -438,11 +502,14 @@ def test_several_runs_are_combined_into_one_report(tmp_path):
     assert len(list((out / "plots").iterdir())) == FIGURES_PER_EXPERIMENT + 1
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda root: root / "missing", "is not a folder"),
-    (lambda root: root, "no results in"),
-    (lambda root: (root / "run.json").write_text("{}") and root, "no results in"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda root: root / "missing", "is not a folder"),
+        (lambda root: root, "no results in"),
+        (lambda root: (root / "run.json").write_text("{}") and root, "no results in"),
+    ],
+)
 def test_missing_or_empty_results_give_one_line_and_a_non_zero_exit(make, message, tmp_path, capsys):
     target = make(tmp_path)
     assert exit_code(["report", str(target)]) == 2

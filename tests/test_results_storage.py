@@ -1,7 +1,11 @@
+import warnings
+
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from orchestrator.results import EPOCH_SCHEMA, ResultsWriter, RunStorage, redact, to_table
+from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, ResultsWriter, UnknownColumnWarning, to_table
+from orchestrator.storage import RunStorage, redact
 
 
 def test_child_keeps_uri_options_at_the_end_and_redacts_credentials(tmp_path):
@@ -11,7 +15,9 @@ def test_child_keeps_uri_options_at_the_end_and_redacts_credentials(tmp_path):
     uri = "s3://key:secret@bucket/sweeps/?endpoint_override=127.0.0.1:9000&scheme=http&region=us-east-1"
     assert redact(uri) == "s3://bucket/sweeps/"
     remote = RunStorage.child(uri, "run1")  # no request is made until something is read or written
-    assert remote.remote and remote.root == "bucket/sweeps/run1" and remote.path("epochs") == "bucket/sweeps/run1/epochs"
+    assert (
+        remote.remote and remote.root == "bucket/sweeps/run1" and remote.path("epochs") == "bucket/sweeps/run1/epochs"
+    )
     assert remote.display == "s3://bucket/sweeps/run1"
     assert redact("/plain/path") == "/plain/path"
 
@@ -28,15 +34,39 @@ def test_writer_keeps_one_row_per_epoch_and_survives_a_restart(tmp_path):
 
     again = ResultsWriter(storage, "run")  # a new driver (resume) starts from what is on disk
     assert sorted(again.epochs["t1"]) == [1, 2, 3]
-    filled = again.fill_from_history("t1", [{"epoch": e, "test_acc": 0.0, "outcome": "running"} for e in (1, 2, 3, 4)],
-                                     {"k": 1})
+    filled = again.fill_from_history(
+        "t1", [{"epoch": e, "test_acc": 0.0, "outcome": "running"} for e in (1, 2, 3, 4)], {"k": 1}
+    )
     assert filled == 1 and pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").num_rows == 4
     again.set_trial("t1", {"experiment": "table1/1", "k": 1}, "TERMINATED")
     trials = pq.read_table(tmp_path / "run" / "trials.parquet").to_pylist()
     assert trials[0]["epochs_completed"] == 4 and trials[0]["outcome"] == "stopped"  # ended before "completed"
 
 
-def test_to_table_fills_missing_columns_with_nulls_and_drops_extras():
-    table = to_table([{"epoch": 1, "unknown": "x"}], EPOCH_SCHEMA)
-    assert table.schema == EPOCH_SCHEMA and table.column("test_acc").null_count == 1
+def test_to_table_fills_missing_columns_with_nulls():
+    table = to_table([{"epoch": 1}], EPOCH_SCHEMA)
     assert isinstance(table, pa.Table)
+    assert table.schema == EPOCH_SCHEMA and table.column("test_acc").null_count == 1
+
+
+def test_a_key_the_schema_lacks_is_never_dropped_silently():
+    with pytest.raises(UnknownColumnWarning, match="lr_what_typo"):  # pytest.ini_options makes it an error
+        to_table([{"epoch": 1, "lr_what_typo": 0.1}], EPOCH_SCHEMA)
+    with pytest.warns(UnknownColumnWarning):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UnknownColumnWarning)  # outside the tests: a warning, the row is written
+            table = to_table([{"epoch": 1, "lr_what_typo": 0.1}], EPOCH_SCHEMA)
+    assert table.column("epoch").to_pylist() == [1]
+
+
+def test_every_config_key_metric_and_placement_key_has_a_column():
+    from trainables import TrainConfig
+    from trainables.metrics import all_metric_names
+    from trainables.tune_trial import PLACEMENT_FIELDS
+
+    for schema in (EPOCH_SCHEMA, TRIAL_SCHEMA):
+        names = set(schema.names)
+        assert set(TrainConfig().to_flat()) <= names
+        assert set(all_metric_names()) <= names and set(PLACEMENT_FIELDS) <= names
+    assert EPOCH_SCHEMA.field("plateau").type == pa.bool_() and EPOCH_SCHEMA.field("k").type == pa.int64()
+    assert EPOCH_SCHEMA.field("stop_train_loss").type == pa.float64()

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -12,14 +13,13 @@ import pytest
 import ray
 import ray.cloudpickle
 import torch
+from conftest import exit_code, real_data_dir
 
 from orchestrator.cli import main
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA
 from search_spaces import get_space
 from trainables import StageWiseTrainer, TrainConfig, load_cifar
 from trainables.tune_trial import train_mosaic
-
-from conftest import exit_code, real_data_dir
 
 pytestmark = pytest.mark.ray
 # Trial wrappers defined here must travel to Ray workers by value: this test module is not importable there.
@@ -29,7 +29,8 @@ TIMING = {"mosaics_per_s", "epoch_s"}
 
 def run_args(data_dir, results, *extra, verify=False):
     return ["run", *extra, "--data-dir", str(data_dir), "--results-dir", str(results), "--progress-every", "30"] + (
-        [] if verify else ["--no-verify"])
+        [] if verify else ["--no-verify"]
+    )
 
 
 def read_epochs(run_dir):
@@ -42,11 +43,42 @@ def assert_complete(run_dir, expected_epochs: dict):
     trials = pd.read_parquet(run_dir / "trials.parquet")
     assert sorted(trials.experiment) == sorted(expected_epochs)
     assert (trials.status == "TERMINATED").all(), trials[["experiment", "status", "error"]]
-    for trial_id, rows in epochs.groupby("trial_id"):
+    for _, rows in epochs.groupby("trial_id"):
         label = rows.experiment.iloc[0]
         assert sorted(rows.epoch) == list(range(1, expected_epochs[label] + 1)), label
     assert len(epochs) == sum(expected_epochs.values())
     return epochs, trials
+
+
+GOLDEN = Path(__file__).parent / "data" / "golden-table1-1-smoke"
+# Columns that name the run (the golden run was `table1`, this one `tables`), the attempt or the machine, or time
+# it: everything else is a result.
+NOT_RESULTS = {"run", "space", "trial_id", "time_total_s", "pid", "node_id", "node_ip", "hostname", "wall_s", *TIMING}
+
+
+@pytest.mark.realdata
+def test_smoke_run_files_equal_those_written_before_the_module_refactor(tables_smoke_run):
+    """tests/data/golden-table1-1-smoke holds table1/1 of `run table1 --scale smoke` on the official CIFAR-10 copy,
+    written by the code as it was before issue 8 moved names between modules: same schema, same values."""
+    if real_data_dir() is None:
+        pytest.skip("official CIFAR-10 copy not present")
+    run_dir, code, out = tables_smoke_run
+    assert code == 0, out
+    golden_epochs = pq.read_table(next((GOLDEN / "epochs").glob("*.parquet")))
+    epochs = pq.read_table(run_dir / "epochs")
+    assert epochs.schema.remove_metadata().equals(golden_epochs.schema.remove_metadata())
+    golden_trials = pq.read_table(GOLDEN / "trials.parquet")
+    assert pq.read_schema(run_dir / "trials.parquet").remove_metadata().equals(golden_trials.schema.remove_metadata())
+
+    for name, golden, ours in [
+        ("epochs", golden_epochs.to_pandas(), read_epochs(run_dir)),
+        ("trials", golden_trials.to_pandas(), pd.read_parquet(run_dir / "trials.parquet")),
+    ]:
+        ours = ours[ours.experiment == "table1/1"].sort_values("epoch" if name == "epochs" else "experiment")
+        columns = [c for c in golden.columns if c not in NOT_RESULTS]
+        pd.testing.assert_frame_equal(
+            ours[columns].reset_index(drop=True), golden[columns].reset_index(drop=True), check_exact=False, rtol=1e-9
+        )
 
 
 def test_tables_smoke_end_to_end(tables_smoke_run):
@@ -118,14 +150,26 @@ def flaky(marker_path, fail_at_epoch):
 
 
 def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupted_run(
-        ray_cluster, synthetic_cifar_dir, tmp_path):
+    ray_cluster, synthetic_cifar_dir, tmp_path
+):
     from orchestrator.cli import build_parser
-    from orchestrator.run_cmd import run_run
+    from orchestrator.run_cmd import run_space
 
     marker = tmp_path / "failed-once"
-    args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path / "out", "table1", "--scale", "smoke",
-                                              "--only", "table1/8", "--checkpoint-every", "3"))
-    assert run_run(args, trainable_fn=flaky(str(marker), fail_at_epoch=7)) == 0
+    args = build_parser().parse_args(
+        run_args(
+            synthetic_cifar_dir,
+            tmp_path / "out",
+            "table1",
+            "--scale",
+            "smoke",
+            "--only",
+            "table1/8",
+            "--checkpoint-every",
+            "3",
+        )
+    )
+    assert run_space(args, trainable_fn=flaky(str(marker), fail_at_epoch=7)) == 0
     assert marker.exists()  # the fault happened
     epochs, trials = assert_complete(tmp_path / "out" / "table1-smoke", {"table1/8": 16})
 
@@ -152,13 +196,14 @@ def diverging(config, images, checkpoint_every):
 
 def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
     from orchestrator.cli import build_parser
-    from orchestrator.errors import UsageError
-    from orchestrator.run_cmd import run_run
+    from orchestrator.errors import RunFailed
+    from orchestrator.run_cmd import run_space
 
-    args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke",
-                                              "--only", "table1/1"))
-    with pytest.raises(UsageError) as err:
-        run_run(args, trainable_fn=diverging)
+    args = build_parser().parse_args(
+        run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--only", "table1/1")
+    )
+    with pytest.raises(RunFailed) as err:
+        run_space(args, trainable_fn=diverging)
     assert err.value.code == 1 and "diverged" in str(err.value) and "\n" not in str(err.value)
     trials = pd.read_parquet(tmp_path / "table1-smoke" / "trials.parquet")
     assert list(trials.outcome) == ["diverged"]
@@ -168,12 +213,26 @@ def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_ci
 
 def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster, synthetic_cifar_dir, tmp_path):
     results = tmp_path / "out"
-    argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8",
-                    "--checkpoint-every", "2")
+    argv = run_args(
+        synthetic_cifar_dir,
+        results,
+        "table1",
+        "--scale",
+        "smoke",
+        "--only",
+        "table1/1,table1/8",
+        "--checkpoint-every",
+        "2",
+    )
     # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
-    driver = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *argv],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     run_dir = results / "table1-smoke"
     deadline = time.time() + 120
     rows = 0
@@ -202,15 +261,18 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     assert (merged.test_acc_before == merged.test_acc).all() and (merged.train_loss_before == merged.train_loss).all()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "tablez"], "unknown space 'tablez'; valid spaces: table1"),
-    (["run", "table1", "--seeds", "0"], "--seeds: must be a positive integer"),
-    (["run", "table1", "--gpus-per-trial", "-1"], "--gpus-per-trial: must be a non-negative number"),
-    (["run", "table1", "--max-failures", "x"], "--max-failures: not an integer"),
-    (["run", "table1", "--scale", "huge"], "argument --scale: invalid choice"),
-    (["run", "table1", "--only", "table9/*"], "matches no experiment"),
-    (["run", "table1", "--resume"], "nothing to resume"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "tablez"], "unknown space 'tablez'; valid spaces: table1"),
+        (["run", "table1", "--seeds", "0"], "--seeds: must be a positive integer"),
+        (["run", "table1", "--gpus-per-trial", "-1"], "--gpus-per-trial: must be a non-negative number"),
+        (["run", "table1", "--max-failures", "x"], "--max-failures: not an integer"),
+        (["run", "table1", "--scale", "huge"], "argument --scale: invalid choice"),
+        (["run", "table1", "--only", "table9/*"], "matches no experiment"),
+        (["run", "table1", "--resume"], "nothing to resume"),
+    ],
+)
 def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(argv, message, tmp_path, capsys):
     results = tmp_path / "results"
     code = exit_code(argv + ["--results-dir", str(results), "--data-dir", str(tmp_path)])
@@ -221,8 +283,10 @@ def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(argv, message
 
 def test_missing_data_exits_before_ray_and_writes_nothing(tmp_path, capsys):
     results = tmp_path / "results"
-    assert main(["run", "table1", "--scale", "smoke", "--data-dir", str(tmp_path / "none"),
-                 "--results-dir", str(results)]) == 2
+    assert (
+        main(["run", "table1", "--scale", "smoke", "--data-dir", str(tmp_path / "none"), "--results-dir", str(results)])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert "no CIFAR-10 found" in err and len(err.splitlines()) == 1
     assert not results.exists()
@@ -234,14 +298,17 @@ def test_existing_run_is_never_overwritten(synthetic_cifar_dir, tmp_path, capsys
     (run_dir / "run.json").write_text('{"space": "table1", "scale": "smoke", "seeds": null}')
     assert main(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke")) == 2
     assert "already exists" in capsys.readouterr().err
-    assert main(run_args(synthetic_cifar_dir, tmp_path, "table2", "--scale", "smoke", "--name", "table1-smoke",
-                         "--resume")) == 2
+    assert (
+        main(
+            run_args(synthetic_cifar_dir, tmp_path, "table2", "--scale", "smoke", "--name", "table1-smoke", "--resume")
+        )
+        == 2
+    )
     assert "resume it with those" in capsys.readouterr().err
     assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]
 
 
-def test_more_gpus_than_the_cluster_has_is_refused_before_any_trial(ray_cluster, synthetic_cifar_dir, tmp_path,
-                                                                    capsys):
+def test_more_gpus_than_the_cluster_has_is_refused_before_any_trial(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
     assert main(run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--gpus-per-trial", "1")) == 2
     assert "the cluster has 0 GPUs" in capsys.readouterr().err
     assert not (tmp_path / "table1-smoke").exists()
@@ -255,5 +322,5 @@ def test_search_space_samples_learning_rates_and_k_under_asha(ray_cluster, synth
     assert trials.what_lr.nunique() == 4 and trials.where_lr.between(1e-4, 0.1).all()
     assert all(e % (2 * k) == 0 for e, k in zip(trials.epochs, trials.k))
     assert epochs.val_acc.notna().all()  # ASHA ranks on validation mosaics
-    for trial_id, rows in epochs.groupby("trial_id"):
+    for _, rows in epochs.groupby("trial_id"):
         assert sorted(rows.epoch) == list(range(1, len(rows) + 1))

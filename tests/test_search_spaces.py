@@ -7,20 +7,27 @@ from trainables import StageSchedule, TrainConfig
 def test_table1_rows_are_the_published_ones():
     rows = get_space("table1").trials("paper")
     assert [(r["epochs"], r["k"], r["what_lr"], r["where_lr"]) for r in rows] == [
-        (180, 5, 0.01, 0.01), (200, 10, 0.01, 0.01), (280, 20, 0.01, 0.001), (320, 20, 0.01, 0.01),
-        (360, 30, 0.01, 0.01), (500, 50, 0.01, 0.01), (600, 50, 0.001, 0.01), (800, 100, 0.001, 0.01)]
+        (180, 5, 0.01, 0.01),
+        (200, 10, 0.01, 0.01),
+        (280, 20, 0.01, 0.001),
+        (320, 20, 0.01, 0.01),
+        (360, 30, 0.01, 0.01),
+        (500, 50, 0.01, 0.01),
+        (600, 50, 0.001, 0.01),
+        (800, 100, 0.001, 0.01),
+    ]
     assert {r["order"] for r in rows} == {"what_first"}
     assert all(r["n_train"] == 30000 and r["n_test"] == 10000 and r["batch_size"] == 250 for r in rows)
     space = get_space("table1")
-    assert [space.reference(r["experiment"]).test_acc for r in rows] == [0.81, 0.79, 0.43, 0.79, 0.76, 0.41, 0.82,
-                                                                         0.83]
+    assert [space.reference(r["experiment"]).test_acc for r in rows] == [0.81, 0.79, 0.43, 0.79, 0.76, 0.41, 0.82, 0.83]
     assert space.reference("table1/1").train_acc == 0.96
 
 
 def test_table2_is_table1_reversed_without_numbers():
     t1, t2 = get_space("table1").trials("paper"), get_space("table2").trials("paper")
-    assert [(a["k"], a["epochs"], a["what_lr"], a["where_lr"]) for a in t1] == \
-           [(b["k"], b["epochs"], b["what_lr"], b["where_lr"]) for b in t2]
+    assert [(a["k"], a["epochs"], a["what_lr"], a["where_lr"]) for a in t1] == [
+        (b["k"], b["epochs"], b["what_lr"], b["where_lr"]) for b in t2
+    ]
     assert {r["order"] for r in t2} == {"where_first"}
     ref = get_space("table2").reference("table2/1")
     assert not ref.published and ref.source == NOT_PUBLISHED
@@ -60,10 +67,17 @@ def test_smoke_keeps_order_both_phases_and_relative_k():
 
 def test_alternation_uses_the_rmsprop_protocol_with_published_numbers():
     trials = get_space("alternation").trials("paper")
-    assert [(t["order"], t["k"]) for t in trials] == [("what_first", 1), ("where_first", 1), ("what_first", 20),
-                                                      ("where_first", 20), ("simultaneous", 1)]
-    assert all(t["optimizer"] == "rmsprop" and t["plateau"] and t["n_val"] == 10000 and t["stop_train_loss"] == 0.05
-               for t in trials)
+    assert [(t["order"], t["k"]) for t in trials] == [
+        ("what_first", 1),
+        ("where_first", 1),
+        ("what_first", 20),
+        ("where_first", 20),
+        ("simultaneous", 1),
+    ]
+    assert all(
+        t["optimizer"] == "rmsprop" and t["plateau"] and t["n_val"] == 10000 and t["stop_train_loss"] == 0.05
+        for t in trials
+    )
     ref = get_space("alternation").reference("alternation/every20-where")
     assert ref.test_acc == pytest.approx(0.71) and ref.test_focus == pytest.approx((0.4955, 0.2126, 0.0415, 0.2504))
 
@@ -84,7 +98,8 @@ def test_search_samples_only_ks_that_divide_the_epochs():
 
 
 def test_subset_and_unknown_space():
-    assert [e.label for e in get_space("tables").subset(["table2/*", "table1/3"]).experiments] == \
-           ["table1/3"] + [f"table2/{i}" for i in range(1, 9)]
+    assert [e.label for e in get_space("tables").subset(["table2/*", "table1/3"]).experiments] == ["table1/3"] + [
+        f"table2/{i}" for i in range(1, 9)
+    ]
     with pytest.raises(KeyError, match="valid spaces: table1, table2, tables"):
         get_space("table3")

@@ -3,12 +3,23 @@
 from .cifar import CLASSES, CifarImages, DataError, load_cifar
 from .config import TrainConfig
 from .engine import StageWiseTrainer, StateMismatch, resolve_device
-from .mosaics import MosaicSet, MosaicSpec, build_mosaic_sets, render_mosaic
+from .mosaics import MosaicSet, MosaicSpec, build_mosaic_sets
 from .nets import WhatNet, WhereNet
 from .schedule import StageSchedule
 
 __all__ = [
-    "CLASSES", "CifarImages", "DataError", "load_cifar", "TrainConfig", "StageWiseTrainer", "StateMismatch",
-    "resolve_device", "MosaicSet", "MosaicSpec", "build_mosaic_sets", "render_mosaic", "WhatNet", "WhereNet",
+    "CLASSES",
+    "CifarImages",
+    "DataError",
+    "load_cifar",
+    "TrainConfig",
+    "StageWiseTrainer",
+    "StateMismatch",
+    "resolve_device",
+    "MosaicSet",
+    "MosaicSpec",
+    "build_mosaic_sets",
+    "WhatNet",
+    "WhereNet",
     "StageSchedule",
 ]

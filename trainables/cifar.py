@@ -68,7 +68,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_ENV) or "data")
 
 
-def load_cifar(data_dir: str | os.PathLike | None = None, *, verify: bool = True, download: bool = False) -> CifarImages:
+def load_cifar(
+    data_dir: str | os.PathLike | None = None, *, verify: bool = True, download: bool = False
+) -> CifarImages:
     """Load CIFAR-10 from `data_dir`, which is either a layout folder itself or a folder holding one.
 
     `verify` checks the published md5 sums (about 0.3 s); turn it off only for synthetic test files.

@@ -1,6 +1,8 @@
 """One trial's configuration: a frozen dataclass validated once, convertible to and from a flat dict.
 
 The flat dict is what search spaces vary, what Ray passes to a trial and what every result row carries.
+`FLAT_FIELDS` is the one list of its keys, types and meanings: the Parquet schema, the report's settings columns
+and the `train` command's flags are derived from it.
 """
 
 from __future__ import annotations
@@ -8,11 +10,58 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 
+from .checks import require_int
 from .mosaics import MosaicSpec
 from .schedule import StageSchedule
 
 OPTIMIZERS = ("sgd", "rmsprop")
 DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class FlatField:
+    """One key of the flat config: its Python type (str, int, float or bool) and what it means."""
+
+    name: str
+    kind: type
+    help: str
+    optional: bool = False  # None allowed (and the default)
+
+
+# In the order result files list them.
+FLAT_FIELDS = (
+    FlatField("order", str, "what_first | where_first | simultaneous"),
+    FlatField("k", int, "epochs per phase"),
+    FlatField("epochs", int, "total epochs (a multiple of 2k)"),
+    FlatField("what_lr", float, "what network learning rate"),
+    FlatField("where_lr", float, "where network learning rate"),
+    FlatField("optimizer", str, "sgd (momentum 0.9) | rmsprop"),
+    FlatField("momentum", float, "SGD momentum"),
+    FlatField("plateau", bool, "ReduceLROnPlateau on validation loss, per network"),
+    FlatField("stop_train_loss", float, "stop once the training loss is at or below this", optional=True),
+    FlatField("batch_size", int, "mosaics per batch"),
+    FlatField("dtype", str, "float32 | float64 (strict parity with the original)"),
+    FlatField("seed", int, "seed of weight init and batch order"),
+    FlatField("foreground", str, "comma-separated foreground classes"),
+    FlatField("grid", int, "mosaic is grid x grid CIFAR images"),
+    FlatField("n_train", int, "training mosaics"),
+    FlatField("n_test", int, "test mosaics"),
+    FlatField("n_val", int, "validation mosaics (needed by --plateau)"),
+    FlatField("protocol", str, "paper (test mosaics from the training split) | heldout (from the test split)"),
+    FlatField("data_seed", int, "seed of the mosaic draw"),
+)
+FLAT_KEYS = tuple(f.name for f in FLAT_FIELDS)
+# Flat keys that live in the nested specs: flat name -> attribute there.
+SCHEDULE_KEYS = {"order": "order", "k": "k", "epochs": "epochs"}
+MOSAIC_KEYS = {
+    "foreground": "foreground",
+    "grid": "grid",
+    "n_train": "n_train",
+    "n_test": "n_test",
+    "n_val": "n_val",
+    "protocol": "protocol",
+    "data_seed": "seed",
+}
 
 
 @dataclass(frozen=True)
@@ -38,33 +87,30 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not isinstance(self.plateau, bool):
+            raise ValueError(f"plateau must be true or false, got {self.plateau!r}")
         if self.plateau and self.mosaic.n_val == 0:
             raise ValueError("plateau scheduling steps on validation loss: set n_val > 0")
         if self.stop_train_loss is not None and not self.stop_train_loss > 0:
             raise ValueError(f"stop_train_loss must be positive, got {self.stop_train_loss!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        require_int(self.batch_size, 1, "batch_size must be a positive integer")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        require_int(self.seed, 0, "seed must be a non-negative integer")
 
     def to_flat(self) -> dict:
-        """Flat, JSON- and Parquet-friendly dict; `from_flat(to_flat())` round-trips."""
-        flat = {k: v for k, v in asdict(self).items() if k not in ("mosaic", "schedule")}
-        flat.update(order=self.schedule.order, k=self.schedule.k, epochs=self.schedule.epochs)
-        m = self.mosaic
-        flat.update(foreground=",".join(m.foreground_names), grid=m.grid, n_train=m.n_train, n_test=m.n_test,
-                    n_val=m.n_val, protocol=m.protocol, data_seed=m.seed)
-        return flat
+        """Flat, JSON- and Parquet-friendly dict in FLAT_KEYS order; `from_flat(to_flat())` round-trips."""
+        values = {k: v for k, v in asdict(self).items() if k not in ("mosaic", "schedule")}
+        values.update({flat: getattr(self.schedule, attr) for flat, attr in SCHEDULE_KEYS.items()})
+        values.update({flat: getattr(self.mosaic, attr) for flat, attr in MOSAIC_KEYS.items()})
+        values["foreground"] = ",".join(self.mosaic.foreground_names)
+        return {key: values[key] for key in FLAT_KEYS}
 
     @classmethod
-    def from_flat(cls, flat: dict) -> "TrainConfig":
+    def from_flat(cls, flat: dict) -> TrainConfig:
         """Build from a flat dict (extra keys are ignored, so a whole Ray config can be passed)."""
-        mosaic_keys = {"foreground": "foreground", "grid": "grid", "n_train": "n_train", "n_test": "n_test",
-                       "n_val": "n_val", "protocol": "protocol", "data_seed": "seed"}
-        mosaic = MosaicSpec(**{dst: _plain(flat[src]) for src, dst in mosaic_keys.items() if src in flat})
-        schedule = StageSchedule(**{k: _plain(flat[k]) for k in ("order", "k", "epochs") if k in flat})
+        mosaic = MosaicSpec(**{attr: _plain(flat[key]) for key, attr in MOSAIC_KEYS.items() if key in flat})
+        schedule = StageSchedule(**{attr: _plain(flat[key]) for key, attr in SCHEDULE_KEYS.items() if key in flat})
         own = {f.name for f in fields(cls)} - {"mosaic", "schedule"}
         return cls(mosaic=mosaic, schedule=schedule, **{k: _plain(flat[k]) for k in own if k in flat})
 

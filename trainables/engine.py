@@ -11,7 +11,7 @@ import math
 import os
 import time
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,6 @@ from .nets import WhatNet, WhereNet
 
 STATE_FORMAT = 1
 EVAL_BATCH = 1000
-OUTCOMES = ("running", "completed", "early_stopped", "diverged")
 
 
 class StateMismatch(ValueError):
@@ -53,14 +52,20 @@ class StageWiseTrainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             where, what = WhereNet(), WhatNet(n_classes)
-        self.nets = {name: net.to(self.device, self.dtype, memory_format=torch.channels_last)
-                     for name, net in (("where", where), ("what", what))}
+        self.nets = {
+            name: net.to(self.device, self.dtype, memory_format=torch.channels_last)
+            for name, net in (("where", where), ("what", what))
+        }
         lrs = {"where": config.where_lr, "what": config.what_lr}
         self.optimizers = {name: self._optimizer(net, lrs[name]) for name, net in self.nets.items()}
-        self.schedulers = {
-            name: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=5e-5)
-            for name, opt in self.optimizers.items()
-        } if config.plateau else {}
+        self.schedulers = (
+            {
+                name: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=5e-5)
+                for name, opt in self.optimizers.items()
+            }
+            if config.plateau
+            else {}
+        )
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []
@@ -105,8 +110,7 @@ class StageWiseTrainer:
         train = self._train_pass(active)
         train_s = time.perf_counter() - start
         self.epoch += 1
-        row = {"epoch": self.epoch, "phase": phase, **lrs, **train,
-               "mosaics_per_s": len(self.sets["train"]) / train_s}
+        row = {"epoch": self.epoch, "phase": phase, **lrs, **train, "mosaics_per_s": len(self.sets["train"]) / train_s}
 
         if not math.isfinite(train["train_loss"]):
             self.outcome = "diverged"  # the weights are no longer meaningful: no evaluation, no further epochs

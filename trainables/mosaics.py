@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .checks import require_int
 from .cifar import CLASSES, CifarImages
 
 ALIASES = {"plane": "airplane", "car": "automobile"}
@@ -21,7 +22,7 @@ _STREAM = {"train": 0, "test": 1, "val": 2}
 
 
 def class_index(name: str | int) -> int:
-    if isinstance(name, (int, np.integer)) and 0 <= int(name) < len(CLASSES):
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool) and 0 <= int(name) < len(CLASSES):
         return int(name)
     key = ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
     if key not in CLASSES:
@@ -47,17 +48,15 @@ class MosaicSpec:
         object.__setattr__(self, "foreground", fg)
         if len(set(fg)) != len(fg) or not 2 <= len(fg) <= 9:
             raise ValueError(f"foreground classes must be 2 to 9 distinct classes, got {fg}")
-        if not isinstance(self.grid, int) or not 2 <= self.grid <= 8:
+        require_int(self.grid, 2, "grid must be an integer from 2 to 8 (a grid x grid mosaic)")
+        if self.grid > 8:
             raise ValueError(f"grid must be an integer from 2 to 8 (a grid x grid mosaic), got {self.grid!r}")
-        for name in ("n_train", "n_test"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not isinstance(self.n_val, int) or self.n_val < 0:
-            raise ValueError(f"n_val must be a non-negative integer, got {self.n_val!r}")
+        require_int(self.n_train, 1, "n_train must be a positive integer")
+        require_int(self.n_test, 1, "n_test must be a positive integer")
+        require_int(self.n_val, 0, "n_val must be a non-negative integer")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"data seed must be a non-negative integer, got {self.seed!r}")
+        require_int(self.seed, 0, "data seed must be a non-negative integer")
 
     @property
     def slots(self) -> int:
@@ -137,11 +136,3 @@ class DeviceMosaics:
 
 def normalise(pixels: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return pixels.to(dtype).div_(127.5).sub_(1.0)
-
-
-def render_mosaic(images: np.ndarray | torch.Tensor, slots: np.ndarray, grid: int) -> torch.Tensor:
-    """One mosaic as a uint8 (3, 32*grid, 32*grid) image; slot i is row i // grid, column i % grid."""
-    from torchvision.utils import make_grid
-
-    patches = torch.as_tensor(np.asarray(images)[np.asarray(slots)])
-    return make_grid(patches, nrow=grid, padding=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .checks import require_int
+
 ORDERS = ("what_first", "where_first", "simultaneous")
 
 
@@ -21,10 +23,8 @@ class StageSchedule:
     def __post_init__(self):
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        if not isinstance(self.k, int) or isinstance(self.k, bool) or self.k < 1:
-            raise ValueError(f"k (epochs per phase) must be an integer >= 1, got {self.k!r}")
-        if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 1:
-            raise ValueError(f"total epochs must be a positive integer, got {self.epochs!r}")
+        require_int(self.k, 1, "k (epochs per phase) must be an integer >= 1")
+        require_int(self.epochs, 1, "total epochs must be a positive integer")
         if self.order != "simultaneous" and self.epochs % (2 * self.k):
             raise ValueError(
                 f"total epochs ({self.epochs}) must be a positive multiple of 2k = {2 * self.k} "
@@ -39,7 +39,3 @@ class StageSchedule:
             return "both"
         first, second = ("what", "where") if self.order == "what_first" else ("where", "what")
         return first if epoch % (2 * self.k) < self.k else second
-
-    @property
-    def rounds(self) -> int:
-        return self.epochs // (2 * self.k) if self.order != "simultaneous" else 0

@@ -22,13 +22,23 @@ from .engine import StageWiseTrainer
 STATE_FILE = "state.pt"
 HISTORY_FILE = "history.json"  # the epochs so far, readable by the driver without torch
 IDENTITY_KEYS = ("experiment", "space", "scale", "run")
+# Where a trial ran, as every result row records it (name -> Python type). Several nodes can share a host, so
+# the Ray node ID is kept as well as the host. Defined here, where the values are read; result schemas derive
+# from it (imports flow orchestrator -> trainables, never back).
+PLACEMENT_FIELDS = {"device": str, "node_id": str, "node_ip": str, "hostname": str, "pid": int}
 DEFAULT_CHECKPOINT_EVERY = 5
+# Grid spaces give Ray one grid_search over whole rows, each row under this key; sampled spaces give flat keys.
+ROW_KEY = "trial"
+
+
+def grid_rows(rows: list[dict], grid_search) -> dict:
+    """The Ray param_space of a grid space: one trial per row (`grid_search` is ray.tune.grid_search)."""
+    return {ROW_KEY: grid_search(rows)}
 
 
 def flat_config(config: dict) -> dict:
-    """A Ray trial config as one flat dict. Grid spaces put each trial's row under "trial" (one grid_search over
-    whole rows); sampled spaces give flat keys, some drawn by Ray."""
-    return {**config.get("trial", {}), **{k: v for k, v in config.items() if k != "trial"}}
+    """A Ray trial config as one flat dict, whether it came from `grid_rows` or from samplers."""
+    return {**config.get(ROW_KEY, {}), **{k: v for k, v in config.items() if k != ROW_KEY}}
 
 
 def trial_config(config: dict) -> tuple[TrainConfig, dict]:
@@ -38,13 +48,18 @@ def trial_config(config: dict) -> tuple[TrainConfig, dict]:
 
 
 def placement(device: torch.device) -> dict:
-    """Where this trial runs; several nodes can share a host, so the Ray node ID is kept as well as the host."""
+    """Where this trial runs (PLACEMENT_FIELDS)."""
     import ray
 
     ctx = ray.get_runtime_context()
-    return {"device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
-            "node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(),
-            "hostname": socket.gethostname(), "pid": os.getpid()}
+    values = {
+        "device": str(device) if device.type != "cuda" else f"cuda ({torch.cuda.get_device_name(device)})",
+        "node_id": ctx.get_node_id(),
+        "node_ip": ray.util.get_node_ip_address(),
+        "hostname": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+    return {key: values[key] for key in PLACEMENT_FIELDS}
 
 
 def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
@@ -62,8 +77,7 @@ def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFA
         with checkpoint.as_directory() as folder:
             trainer.load(Path(folder) / STATE_FILE)
 
-    fixed = {**identity, **train_config.to_flat(), "trial_id": tune.get_context().get_trial_id(),
-             **placement(device)}
+    fixed = {**identity, **train_config.to_flat(), "trial_id": tune.get_context().get_trial_id(), **placement(device)}
     for row in trainer.epochs():
         metrics = {**fixed, **row}
         if trainer.done or trainer.epoch % checkpoint_every == 0:

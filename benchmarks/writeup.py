@@ -1,7 +1,8 @@
 """The write-up's code path, kept faithfully for the parity test and the speed benchmark.
 
 Module1/Module2 are copied from STAGE_WISE_TRAINING.md with only the hard-coded globals lifted (`batch`, "cuda"):
-the 9-slot Python loop, float64 buffers and per-sample mosaics served by a DataLoader. Not used for training.
+the 9-slot Python loop, float64 buffers and per-sample mosaics served by a DataLoader. Not used for training,
+so it lives beside the benchmark rather than in the installed package (tests import it from here too).
 """
 
 from __future__ import annotations

@@ -1,0 +1,92 @@
+"""Where a run's files live: a local disk, NFS or an object store, behind one pyarrow filesystem."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+
+class RunStorage:
+    """A run folder on a local disk, NFS or an object store (any pyarrow filesystem URI, e.g.
+    `s3://bucket/prefix?region=eu-west-1` or `s3://KEY:SECRET@bucket/prefix?endpoint_override=host:9000`)."""
+
+    def __init__(self, uri: str):
+        self.uri = uri if "://" in uri else os.path.abspath(uri)
+        self.fs, self.root = pafs.FileSystem.from_uri(self.uri)
+        self.root = self.root.rstrip("/")
+        self.remote = not isinstance(self.fs, pafs.LocalFileSystem)
+        self.atomic_rename = not self.remote  # object-store puts are atomic already
+
+    @classmethod
+    def child(cls, base: str, name: str) -> RunStorage:
+        """The run `name` inside the results folder or URI `base` (query parameters stay at the end)."""
+        if "://" not in base:
+            return cls(os.path.join(base, name))
+        parts = urlsplit(base)
+        return cls(urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{name}")))
+
+    @property
+    def display(self) -> str:
+        """The location without credentials or options: safe to print and to record."""
+        return redact(self.uri) if self.remote else self.root
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root, *parts])
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
+
+    def _write_atomically(self, write, *parts: str) -> None:
+        """`write(path)` into a hidden temporary file, then rename it over the final one (local disks); object
+        stores get the final path directly, their puts are atomic already."""
+        final = self.path(*parts)
+        folder, name = final.rsplit("/", 1)
+        self.fs.create_dir(folder, recursive=True)
+        if not self.atomic_rename:
+            write(final)
+            return
+        tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+        write(tmp)
+        self.fs.move(tmp, final)
+
+    def write_table(self, table: pa.Table, *parts: str) -> None:
+        self._write_atomically(lambda path: pq.write_table(table, path, filesystem=self.fs), *parts)
+
+    def read_table(self, *parts: str) -> pa.Table:
+        return pq.read_table(self.path(*parts), filesystem=self.fs)
+
+    def write_json(self, data: dict, *parts: str) -> None:
+        def write(path: str) -> None:
+            with self.fs.open_output_stream(path) as out:
+                out.write(json.dumps(data, indent=2).encode())
+
+        self._write_atomically(write, *parts)
+
+    def read_json(self, *parts: str) -> dict:
+        with self.fs.open_input_stream(self.path(*parts)) as stream:
+            return json.loads(stream.readall().decode())
+
+    def list_parquet_files(self, *parts: str) -> list[str]:
+        """The Parquet files of a folder, skipping hidden ones (temporary files of atomic writes)."""
+        selector = pafs.FileSelector(self.path(*parts), allow_not_found=True)
+        return sorted(
+            i.path
+            for i in self.fs.get_file_info(selector)
+            if i.type == pafs.FileType.File
+            and i.base_name.endswith(".parquet")
+            and not i.base_name.startswith((".", "_"))
+        )
+
+
+def redact(uri: str) -> str:
+    """A URI without user info (credentials) and query (options): what logs and run.json may hold."""
+    if "://" not in uri:
+        return uri
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))

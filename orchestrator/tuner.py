@@ -1,0 +1,93 @@
+"""The Ray Tune Tuner of a run: trainable with its resources and shared images, callbacks, restore."""
+
+from __future__ import annotations
+
+import os
+
+from search_spaces import SearchSpace
+from trainables import CifarImages
+
+from .results import TUNE_DIR, ResultsWriter, trial_dirname
+from .storage import RunStorage
+
+
+def build_tuner(
+    space: SearchSpace,
+    trials: list[dict],
+    images: CifarImages,
+    storage: RunStorage,
+    writer: ResultsWriter,
+    *,
+    scale: str,
+    seeds: int | None,
+    resume: bool,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    max_concurrent: int | None,
+    max_failures: int,
+    checkpoint_every: int,
+    progress_every: float,
+    trainable_fn=None,
+):
+    """A new Tuner for `trials`, or the restored one of an interrupted run (`resume`).
+
+    `trainable_fn` replaces the trial function (tests use it to inject faults)."""
+    # Small smoke epochs checkpoint often; Tune's advice to checkpoint less is noise for our users.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    from ray import tune
+
+    from trainables.tune_trial import grid_rows, train_mosaic
+
+    from .tune_callbacks import ParquetCallback, ProgressCallback
+
+    trainable = tune.with_resources(
+        tune.with_parameters(trainable_fn or train_mosaic, images=images, checkpoint_every=checkpoint_every),
+        {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
+    )
+    # Ray gets a path inside the run's own pyarrow filesystem: URIs with options or credentials pass through
+    # untouched, and remote storage needs no configuration on the nodes.
+    fs = storage.fs if storage.remote else None
+    tune_path = storage.path(TUNE_DIR)
+    if resume and tune.Tuner.can_restore(tune_path, storage_filesystem=fs):
+        return tune.Tuner.restore(
+            tune_path, trainable=trainable, resume_unfinished=True, resume_errored=True, storage_filesystem=fs
+        )
+
+    run_config = tune.RunConfig(
+        name=TUNE_DIR,
+        storage_path=storage.path(),
+        storage_filesystem=fs,
+        failure_config=tune.FailureConfig(max_failures=max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        callbacks=[ParquetCallback(writer), ProgressCallback(space.total_epochs(scale, seeds), progress_every)],
+        verbose=0,
+    )
+
+    # Reusing actors skips a process start and a torch import per trial; each trial still builds its own state.
+    common = dict(max_concurrent_trials=max_concurrent, trial_dirname_creator=trial_folder, reuse_actors=True)
+    if space.searcher is None:
+        param_space = grid_rows(trials, tune.grid_search)
+        tune_config = tune.TuneConfig(**common)
+    else:
+        searcher = space.searcher
+        base = trials[0]
+        seeds_used = sorted({t["seed"] for t in trials})
+        param_space = {**base, **searcher.samplers(base), "seed": tune.grid_search(seeds_used)}
+        param_space["data_seed"] = tune.sample_from(lambda spec: spec.config["seed"])
+        tune_config = tune.TuneConfig(
+            **common,
+            num_samples=searcher.num_samples[scale],
+            metric=searcher.metric,
+            mode=searcher.mode,
+            scheduler=tune.schedulers.ASHAScheduler(
+                time_attr="training_iteration", max_t=base["epochs"], grace_period=searcher.grace_epochs[scale]
+            ),
+        )
+    return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+
+
+def trial_folder(trial) -> str:
+    from trainables.tune_trial import flat_config
+
+    config = flat_config(trial.config)
+    return trial_dirname(config.get("experiment", "trial"), config.get("seed", 0), trial.trial_id)
