@@ -1,0 +1,293 @@
+"""The README's "Results" section, generated from the committed runs in results/published/.
+
+`results_section(root)` reads the run folders under <root>/results/published/ (Parquet, run.json) and the
+provenance table of results/published/README.md and returns the section's markdown: Tables 1 and 2 at paper
+scale, ours against the published numbers, a verdict per row, the figures of the committed report, and how it
+was all made. `python -m orchestrator.published` writes it into README.md between the markers; `--check` only
+compares (exit 1 when README.md is out of date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+
+from search_spaces import get_space
+
+from .aggregate import best_trials, experiment_summary, format_diff, format_mean_std, format_value, trial_results
+from .report_text import file_stems
+from .results import read_runs
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+PUBLISHED = Path("results") / "published"
+REPORT = PUBLISHED / "report"
+TABLES = ("table1", "table2")
+
+
+def run_folders(root: Path) -> list[Path]:
+    """The published run folders (those holding run.json), in name order."""
+    return sorted(p for p in (root / PUBLISHED).iterdir() if p.is_dir() and (p / "run.json").is_file())
+
+
+def provenance(root: Path) -> dict[str, dict[str, str]]:
+    """results/published/README.md's provenance table: folder -> {command, code, machine, wall}."""
+    rows, header = {}, None
+    for line in (root / PUBLISHED / "README.md").read_text().splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if header is None:
+            header = [c.lower() for c in cells]
+        elif "folder" in header and not set(line) <= set("|- "):
+            row = dict(zip(header, cells))
+            rows[row["folder"].strip("`")] = row
+    return rows
+
+
+def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trial results, experiment summary) of the Table 1 and 2 trials at paper scale of all published runs."""
+    folders = run_folders(root)
+    runs = read_runs([str(f) for f in folders], str(root / PUBLISHED))
+    for folder, run in zip(folders, runs):
+        run.trials["folder"], run.epochs["folder"] = folder.name, folder.name
+    results = trial_results(
+        pd.concat([r.trials for r in runs], ignore_index=True), pd.concat([r.epochs for r in runs], ignore_index=True)
+    )
+    labels = {e.label for t in TABLES for e in get_space(t).experiments}
+    results = results[
+        results["experiment"].isin(labels) & (results["scale"] == "paper") & (results["protocol"] == "paper")
+    ].reset_index(drop=True)
+    summary = experiment_summary(results) if not results.empty else pd.DataFrame()
+    if not summary.empty and summary["experiment"].duplicated().any():
+        twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
+        raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")
+    return results, summary
+
+
+def _cell(row, name: str) -> str:
+    n = int(row["seeds"])
+    text = format_mean_std(row[f"{name}_mean"], row[f"{name}_std"], n)
+    return f"{text} (n = 1, no sd)" if n == 1 else text
+
+
+def _verdict(row, ref_train, ref_test) -> str:
+    n = int(row["seeds"])
+    if n == 1:
+        return (
+            f"1 seed: no sd yet, ours − published = {format_diff(row['test_acc_mean'] - ref_test)} test, "
+            f"{format_diff(row['train_acc_mean'] - ref_train)} train"
+        )
+    parts = []
+    for split, ref in (("test", ref_test), ("train", ref_train)):
+        mean, sd = row[f"{split}_acc_mean"], row[f"{split}_acc_std"]
+        lo, hi = mean - 2 * sd, mean + 2 * sd
+        inside = "inside" if lo <= ref <= hi else "NOT inside"
+        parts.append(
+            f"{split}: published {ref:g} {inside} our mean ± 2 sd [{lo:.3f}, {hi:.3f}] "
+            f"(ours − published = {format_diff(mean - ref)})"
+        )
+    text = f"{n} seeds: " + "; ".join(parts)
+    return text + ("; explanation still to be measured" if "NOT" in text else "")
+
+
+def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The markdown table of one space (every row, run or not) and its verdict lines."""
+    published = space == "table1"
+    head = ["exp", "total epochs", "k", "what lr", "where lr", "train acc (ours)"]
+    head += ["train acc (published)", "test acc (ours)", "test acc (published)"] if published else ["test acc (ours)"]
+    lines = ["| " + " | ".join(head + ["seeds"]) + " |", "|" + "---|" * (len(head) + 1)]
+    verdicts = []
+    for exp in get_space(space).experiments:
+        v, ref = exp.values, exp.reference
+        number = exp.label.split("/")[-1]
+        match = summary[summary["experiment"] == exp.label] if not summary.empty else summary
+        row = match.iloc[0] if len(match) else None
+        seeds = int(row["seeds"]) if row is not None else 0
+        absent = "not run yet" if row is None else "no finished seed yet"
+        train = _cell(row, "train_acc") if seeds else absent
+        test = _cell(row, "test_acc") if seeds else absent
+        cells = [number, str(v["epochs"]), str(v["k"]), f"{v['what_lr']:g}", f"{v['where_lr']:g}", train]
+        cells += [f"{ref.train_acc:.2f}", test, f"{ref.test_acc:.2f}"] if published else [test]
+        note = "" if row is None or not row["not_finished"] else f" ({int(row['not_finished'])} not finished)"
+        lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
+        if not published:
+            continue
+        if seeds:
+            verdicts.append(f"- row {number}: {_verdict(row, ref.train_acc, ref.test_acc)}.")
+        else:
+            verdicts.append(f"- row {number}: {absent} (paper scale needs a GPU).")
+    return lines, verdicts
+
+
+def _para(text: str) -> list[str]:
+    """A paragraph wrapped at 120 characters, as the README is."""
+    return textwrap.wrap(text, 120, break_long_words=False, break_on_hyphens=False)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds:,.0f} s ({seconds / 3600:.1f} h)"
+
+
+def results_section(root: Path) -> str:
+    """The markdown between the README's markers (without them), from the committed runs under root."""
+    root = Path(root)
+    results, summary = published_summary(root)
+    done = summary[summary["seeds"] > 0] if not summary.empty else summary
+    run_rows = {s: sorted(done.loc[done["experiment"].str.startswith(s + "/"), "experiment"]) for s in TABLES}
+    missing = {
+        s: [e.label.split("/")[-1] for e in get_space(s).experiments if e.label not in run_rows[s]] for s in TABLES
+    }
+    tables = "; ".join(
+        f"{'Table 1' if s == 'table1' else 'Table 2'} rows {', '.join(m)}"
+        if len(m) < 8
+        else f"all of {'Table 1' if s == 'table1' else 'Table 2'}"
+        for s, m in missing.items()
+        if m
+    )
+    out = [
+        "<!-- generated by `python -m orchestrator.published` from results/published/; do not edit by hand -->",
+        "",
+        *_para(
+            "Paper scale (30,000 training / 10,000 test mosaics, the published epochs), made with this project's "
+            f"own CLI and committed as data in [results/published/]({PUBLISHED.as_posix()}/): {len(done)} of 16 "
+            f"table rows {'has' if len(done) == 1 else 'have'} run so far ({len(results)} "
+            f"trial{'' if len(results) == 1 else 's'}). Accuracies are fractions; train accuracy is the clean "
+            "pass over the training mosaics after the last epoch, as in the write-up. Several seeds: mean ± "
+            "sample sd (n). " + (f"Not run yet (they need a GPU): {tables}." if tables else "Every row has run.")
+        ),
+        "",
+    ]
+    for space, title in (
+        ("table1", "Table 1: what network first, ours vs the write-up"),
+        ("table2", "Table 2: where network first (no published numbers)"),
+    ):
+        lines, verdicts = _table(space, summary)
+        out += [f"### {title}", "", *lines, ""]
+        if verdicts:
+            out += ["Verdict per row (is the published value inside our mean ± 2 sd?):", "", *verdicts, ""]
+    out += _figures(root, results, summary)
+    out += _provenance_lines(root, results)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _figures(root: Path, results: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """The comparison figure and the attention picture of the row whose best seed scores highest."""
+    out = []
+    comparison = REPORT / "plots" / "comparison_test_acc.png"
+    if (root / comparison).is_file():
+        out += ["### Figures", "", f"![final test accuracy per row, ours vs published]({comparison.as_posix()})", ""]
+    if not summary.empty:
+        stems = file_stems(summary["experiment_id"])  # the report's file names
+        best = best_trials(results).sort_values("test_acc", ascending=False, kind="stable")
+        for _, trial in best.iterrows():
+            picture = REPORT / "attention" / f"{stems[trial['experiment_id']]}.png"
+            if (root / picture).is_file():
+                who = f"{trial['experiment_id']}, seed {int(trial['seed'])}"
+                acc = format_value(trial["test_acc"])
+                out += [
+                    *_para(
+                        f"Attention of {who} (its best seed, test accuracy {acc}): the first test mosaics, alpha per "
+                        "tile with the foreground tile outlined, the attention-weighted image the what network sees, "
+                        "predicted and true class."
+                    ),
+                    "",
+                    f"![attention, {trial['experiment_id']}]({picture.as_posix()})",
+                    "",
+                ]
+                break
+    if out:
+        report = f"{REPORT.as_posix()}/report.md"
+        out += [f"Full tables, focus outcomes and every trial: [{report}]({report}).", ""]
+    return out
+
+
+def _provenance_lines(root: Path, results: pd.DataFrame) -> list[str]:
+    prov = provenance(root)
+    folders = run_folders(root)
+    out = [
+        "### How they were made",
+        "",
+        "| run folder | command | code | machine | wall | trials | trial time (Parquet `wall_s`) | device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for folder in folders:
+        p = prov.get(folder.name, {})
+        mine = results[results["folder"] == folder.name] if "folder" in results else results.iloc[:0]
+        wall = mine["wall_s"].dropna() if "wall_s" in mine else pd.Series(dtype=float)
+        devices = ", ".join(sorted(set(mine["device"].dropna()))) if "device" in mine else ""
+        trial_time = _hours(float(wall.sum())) if len(wall) else "-"
+        cells = [
+            f"`{folder.name}`",
+            p.get("command", "not recorded"),
+            p.get("code", "?"),
+            p.get("machine", "?"),
+            p.get("wall", "?"),
+            str(len(mine)),
+            trial_time,
+            devices or "-",
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    runs = " ".join(f"{PUBLISHED.as_posix()}/{f.name}" for f in folders)
+    readme = f"{PUBLISHED.as_posix()}/README.md"
+    out += [
+        "",
+        "Report and this section, from the repository root:",
+        "",
+        "```bash",
+        f"mosaic-sweep report {runs} --out {REPORT.as_posix()} --data-dir ../shared",
+        "python -m orchestrator.published",
+        "```",
+        "",
+        f"How runs are added, and the size budget: [{readme}]({readme}).",
+    ]
+    return out
+
+
+# -- README ---------------------------------------------------------------------------------------------------
+def replace_section(readme: str, section: str) -> str:
+    """README text with the part between the markers replaced by `section`."""
+    start, end = readme.find(START), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no {START} ... {END} markers")
+    return readme[: start + len(START)] + "\n" + section + readme[end:]
+
+
+def current_section(readme: str) -> str:
+    """The text between the markers, as `results_section` returns it."""
+    start, end = readme.find(START), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no {START} ... {END} markers")
+    return readme[start + len(START) : end].removeprefix("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.published", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parents[1],
+        help="repository root (default: this checkout)",
+    )
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when README.md is out of date")
+    args = parser.parse_args(argv)
+    readme = args.root / "README.md"
+    text = readme.read_text()
+    new = replace_section(text, results_section(args.root))
+    if args.check:
+        if new != text:
+            print("README.md's Results section is out of date: run python -m orchestrator.published", file=sys.stderr)
+            return 1
+        return 0
+    if new != text:
+        readme.write_text(new)
+    print(f"{'updated' if new != text else 'unchanged'}: {readme} (Results section)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The committed paper-scale runs (results/published/) are well formed, small, and what README.md says they are.
+
+Fast, no Ray, no CIFAR-10: reads only the committed files.
+"""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from orchestrator.published import (
+    END,
+    PUBLISHED,
+    START,
+    _verdict,
+    current_section,
+    replace_section,
+    results_section,
+    run_folders,
+)
+from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_checkpoint, read_runs
+from orchestrator.storage import RunStorage
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_RUNS = ROOT.parent / "shared" / "published-runs"
+BUDGET_BYTES = 3_000_000
+FOLDERS = run_folders(ROOT)
+FINISHED = ("completed", "early_stopped")
+
+
+def test_there_are_published_runs():
+    assert FOLDERS, f"no run folder (with run.json) under {ROOT / PUBLISHED}"
+
+
+def _readable(table, schema, what: str) -> pd.DataFrame:
+    """Every column of the file is a column of the project's schema, with its type; as the reports read it."""
+    for field in table.schema:
+        assert field.name in schema.names, f"{what}: column {field.name} is not in the schema"
+        assert field.type == schema.field(field.name).type, f"{what}: {field.name} is {field.type}"
+    return table.to_pandas()
+
+
+def _tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    trials = _readable(pq.read_table(folder / "trials.parquet"), TRIAL_SCHEMA, f"{folder.name}/trials.parquet")
+    files = sorted((folder / "epochs").glob("*.parquet"))
+    assert files, f"{folder.name}: no epochs/*.parquet"
+    epochs = []
+    for f in files:
+        frame = _readable(pq.read_table(f), EPOCH_SCHEMA, f"{folder.name}/epochs/{f.name}")
+        assert set(frame["trial_id"]) == {f.stem}, f"{f.name} holds rows of other trials"
+        epochs.append(frame)
+    return trials, pd.concat(epochs, ignore_index=True)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_run_folder_is_well_formed(folder):
+    info = json.loads((folder / "run.json").read_text())
+    assert info["space"] and info["scale"] == "paper"
+    trials, epochs = _tables(folder)
+    (run,) = read_runs([str(folder)], str(folder.parent))  # the project's reader, with its schemas
+    assert len(run.trials) == len(trials) and len(run.epochs) == len(epochs)
+    assert not trials["trial_id"].duplicated().any(), "one row per trial in trials.parquet"
+    assert set(epochs["trial_id"]) == set(trials["trial_id"])
+    assert not epochs.duplicated(["trial_id", "epoch"]).any(), "one row per trial and epoch"
+    for _, trial in trials.iterrows():
+        mine = epochs[epochs["trial_id"] == trial["trial_id"]].sort_values("epoch")
+        n = len(mine)
+        assert mine["epoch"].tolist() == list(range(1, n + 1)), f"{trial['trial_id']}: epochs not 1..{n}"
+        assert trial["epochs_completed"] == n
+        last = mine.iloc[-1]
+        assert trial["test_acc"] == last["test_acc"] and trial["final_train_acc"] == last["final_train_acc"]
+        if trial["status"] == "TERMINATED" and trial["outcome"] in FINISHED:
+            assert n == trial["epochs"] or trial["outcome"] == "early_stopped"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_final_checkpoint_matches_parquet(folder):
+    trials, epochs = _tables(folder)
+    storage = RunStorage(str(folder))
+    for trial_id in trials["trial_id"]:
+        checkpoint = find_checkpoint(storage, trial_id)
+        assert checkpoint is not None, f"{folder.name}: no checkpoint of {trial_id} under tune/"
+        state = torch.load(Path(checkpoint) / "state.pt", map_location="cpu", weights_only=True)
+        last = epochs[epochs["trial_id"] == trial_id].sort_values("epoch").iloc[-1]
+        assert state["epoch"] == state["history"][-1]["epoch"] == last["epoch"]
+        assert state["history"][-1]["test_acc"] == pytest.approx(last["test_acc"], abs=1e-12)
+        history = json.loads((Path(checkpoint) / "history.json").read_text())
+        assert history[-1]["epoch"] == last["epoch"]
+
+
+def test_shared_copy_equals_committed():
+    if not SHARED_RUNS.is_dir():
+        pytest.skip(f"no shared copy at {SHARED_RUNS}")
+    for shared in sorted(p for p in SHARED_RUNS.iterdir() if p.is_dir()):
+        committed = ROOT / PUBLISHED / shared.name
+        files = sorted(p.relative_to(shared) for p in shared.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file()), shared.name
+        for f in files:
+            assert (shared / f).read_bytes() == (committed / f).read_bytes(), f"{shared.name}/{f} differs"
+
+
+def _tracked_files() -> list[Path]:
+    """What git tracks or would track under results/published (every file there when git cannot tell)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "--", PUBLISHED.as_posix()],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        return [ROOT / line for line in out.splitlines() if line]
+    except (OSError, subprocess.SubprocessError):
+        return [p for p in (ROOT / PUBLISHED).rglob("*") if p.is_file()]
+
+
+def test_committed_results_fit_the_budget():
+    files = [f for f in _tracked_files() if f.is_file()]
+    names = {f.relative_to(ROOT / PUBLISHED).as_posix() for f in files}
+    assert {"README.md", "report/report.md", "report/summary.csv", "report/plots/comparison_test_acc.png"} <= names
+    assert "report/index.html" not in names and "report/trials.csv" not in names
+    total = sum(f.stat().st_size for f in files)
+    assert total < BUDGET_BYTES, f"results/published holds {total:,} bytes, over the {BUDGET_BYTES:,} budget"
+
+
+def test_readme_section_is_what_the_generator_writes():
+    readme = (ROOT / "README.md").read_text()
+    assert readme.count(START) == 1 and readme.count(END) == 1
+    assert current_section(readme) == results_section(ROOT), "run: python -m orchestrator.published"
+
+
+def _readme_rows(heading: str) -> dict[str, list[str]]:
+    """The README table under `heading` in the Results section: row number -> cells."""
+    section = current_section((ROOT / "README.md").read_text())
+    block = section.split(heading, 1)[1].split("###", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines() if line.startswith("|")]
+    head = rows[0]
+    return {r[0]: dict(zip(head, r)) for r in rows[2:]}
+
+
+def test_readme_numbers_equal_the_parquet():
+    """Mean (and sd) over finished paper-scale trials, computed here with plain pandas, appear in the README."""
+    trials = pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+    done = trials[
+        (trials["scale"] == "paper")
+        & (trials["protocol"] == "paper")
+        & (trials["status"] == "TERMINATED")
+        & trials["outcome"].isin(FINISHED)
+    ]
+    for table, heading in (("table1", "### Table 1"), ("table2", "### Table 2")):
+        rows = _readme_rows(heading)
+        assert sorted(rows, key=int) == [str(i) for i in range(1, 9)]
+        for number, cells in rows.items():
+            mine = done[done["experiment"] == f"{table}/{number}"]
+            assert cells["seeds"].split()[0] == str(len(mine))
+            for column, name in (("final_train_acc", "train acc (ours)"), ("test_acc", "test acc (ours)")):
+                if mine.empty:
+                    assert cells[name] in ("not run yet", "no finished seed yet")
+                    continue
+                expected = f"{mine[column].mean():.3f}"
+                if len(mine) > 1:
+                    expected += f" ± {mine[column].std(ddof=1):.3f}"
+                assert cells[name].startswith(expected), (table, number, name, cells[name], expected)
+    # the row published so far, by value: Table 1 row 1 at paper scale, seed 0
+    row1 = done[(done["experiment"] == "table1/1") & (done["seed"] == 0)]
+    assert round(float(row1["test_acc"].iloc[0]), 3) == 0.839
+    assert round(float(row1["final_train_acc"].iloc[0]), 3) == 0.959
+    table1 = _readme_rows("### Table 1")
+    assert table1["1"]["test acc (published)"] == "0.81" and table1["1"]["train acc (published)"] == "0.96"
+    if len(row1) == 1 and len(done[done["experiment"] == "table1/1"]) == 1:
+        assert table1["1"]["test acc (ours)"] == "0.839 (n = 1, no sd)"
+        assert re.search(
+            r"- row 1: 1 seed: no sd yet, ours − published = \+0\.029 test, -0\.001 train\.",
+            current_section((ROOT / "README.md").read_text()),
+        )
+
+
+def test_verdict_uses_two_sample_sd():
+    row = pd.Series(
+        {"seeds": 3, "test_acc_mean": 0.80, "test_acc_std": 0.01, "train_acc_mean": 0.95, "train_acc_std": 0.02}
+    )
+    text = _verdict(row, ref_train=0.97, ref_test=0.43)
+    assert "test: published 0.43 NOT inside our mean ± 2 sd [0.780, 0.820]" in text
+    assert "train: published 0.97 inside our mean ± 2 sd [0.910, 0.990]" in text
+    assert text.endswith("explanation still to be measured")
+
+
+def test_replace_section_keeps_the_rest():
+    readme = f"intro\n\n## Results\n\n{START}\nold\n{END}\n\n## Quick start\n"
+    new = replace_section(readme, "new\n")
+    assert new == f"intro\n\n## Results\n\n{START}\nnew\n{END}\n\n## Quick start\n"
+    assert current_section(new) == "new\n"
