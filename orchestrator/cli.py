@@ -8,7 +8,7 @@ import sys
 
 from trainables import DataError
 
-from . import list_cmd, report_cmd, run_cmd, train_cmd
+from . import report_cmd, run_cmd, spaces_cmd, train_cmd
 from .errors import RunFailed, UsageError
 
 
@@ -30,15 +30,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stage-wise where/what attention experiments on CIFAR-10 mosaics, on Ray Tune.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
-    list_cmd.add_parser(sub)
+    spaces_cmd.add_parsers(sub)
     run_cmd.add_parser(sub)
     train_cmd.add_parser(sub)
     report_cmd.add_parser(sub)
     return parser
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse like argparse, but an unknown argument is reported by the subcommand's parser (whose --help lists the
+    flags that exist), and a command with several positional runs (`report A --out y B`) takes them anywhere."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    command = parser._subparsers._group_actions[0].choices[args.command]
+    if extra and isinstance(getattr(args, "runs", None), list):
+        args.runs += [e for e in extra if not e.startswith("-")]
+        extra = [e for e in extra if e.startswith("-")]
+    if extra:
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return args.func(args)
     except (UsageError, RunFailed, DataError) as exc:

@@ -7,8 +7,10 @@ import sys
 import time
 
 from ray import tune
-from ray.tune.result import AUTO_RESULT_KEYS, DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRIAL_ID
+from ray.tune.logger import TBXLoggerCallback
+from ray.tune.result import AUTO_RESULT_KEYS, DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRAINING_ITERATION, TRIAL_ID
 
+from trainables.metrics import all_metric_names
 from trainables.tune_trial import HISTORY_FILE, flat_config, trial_config
 
 from .results import EPOCH_SCHEMA, PLACEMENT_KEYS, ResultsWriter, clean_error
@@ -87,8 +89,26 @@ class ParquetCallback(tune.Callback):
         self.writer.fill_from_history(trial.trial_id, history, fixed)
 
 
+# What TensorBoard shows per trial and epoch: the metrics, not the config (that goes to TensorBoard's hparams).
+TENSORBOARD_SCALARS = (*all_metric_names(), "lr_what", "lr_where", "mosaics_per_s", "epoch_s")
+PHASES = ("what", "where")
+
+
+class TensorBoardCallback(TBXLoggerCallback):
+    """Tune's own TensorBoard logger (event files in each trial's folder under the run's tune/), given only the
+    per-epoch metrics, learning rates and which network trained (phase_what / phase_where 1 or 0)."""
+
+    def log_trial_result(self, iteration: int, trial, result: dict):
+        scalars = {k: result[k] for k in TENSORBOARD_SCALARS if isinstance(result.get(k), (int, float))}
+        phase = result.get("phase")
+        if isinstance(phase, str):
+            scalars.update({f"phase_{p}": int(phase in (p, "both")) for p in PHASES})
+        super().log_trial_result(iteration, trial, {**scalars, TRAINING_ITERATION: result[TRAINING_ITERATION]})
+
+
 class ProgressCallback(tune.Callback):
-    """One line every `every_s` seconds and at each trial's end: trials done/running/failed, epochs, ETA."""
+    """One line every `every_s` seconds and at each trial's end: trials done/running/failed, epochs, ETA, and the
+    best and worst current test accuracy (with its experiment)."""
 
     def __init__(self, total_epochs: int, every_s: float = 10.0):
         self.total_epochs = total_epochs
@@ -100,9 +120,12 @@ class ProgressCallback(tune.Callback):
         self.last_print = 0.0
         self.first_epochs: int | None = None
         self.epochs: dict[str, int] = {}
+        self.test_acc: dict[str, tuple[float, str]] = {}  # trial -> (current test accuracy, experiment label)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.epochs[trial.trial_id] = int(result.get("epoch", 0))
+        if isinstance(result.get("test_acc"), float) and result["test_acc"] == result["test_acc"]:
+            self.test_acc[trial.trial_id] = (result["test_acc"], str(result.get("experiment", trial.trial_id)))
         if self.first_epochs is None:
             self.first_epochs = sum(self.epochs.values()) - 1
 
@@ -130,10 +153,19 @@ class ProgressCallback(tune.Callback):
         print(
             f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(trials)} done, "
             f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
-            f" | epochs {done}/{self.total_epochs} | ETA {eta}",
+            f" | epochs {done}/{self.total_epochs} | ETA {eta}{self.accuracy_text()}",
             file=sys.stdout,
             flush=True,
         )
+
+    def accuracy_text(self) -> str:
+        """' | test acc best 0.812 (table1/1) worst 0.334 (table1/6)': the latest epoch of every trial so far."""
+        if not self.test_acc:
+            return ""
+        (best, best_label), (worst, worst_label) = max(self.test_acc.values()), min(self.test_acc.values())
+        if len(self.test_acc) == 1:
+            return f" | test acc {best:.3f} ({best_label})"
+        return f" | test acc best {best:.3f} ({best_label}) worst {worst:.3f} ({worst_label})"
 
 
 def _duration(seconds: float) -> str:

@@ -27,6 +27,7 @@ def build_tuner(
     max_failures: int,
     checkpoint_every: int,
     progress_every: float,
+    logger: str | None = None,
     trainable_fn=None,
 ):
     """A new Tuner for `trials`, or the restored one of an interrupted run (`resume`).
@@ -38,7 +39,7 @@ def build_tuner(
 
     from trainables.tune_trial import grid_rows, train_mosaic
 
-    from .tune_callbacks import ParquetCallback, ProgressCallback
+    from .tune_callbacks import ParquetCallback, ProgressCallback, TensorBoardCallback
 
     trainable = tune.with_resources(
         tune.with_parameters(trainable_fn or train_mosaic, images=images, checkpoint_every=checkpoint_every),
@@ -59,7 +60,12 @@ def build_tuner(
         storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=[ParquetCallback(writer), ProgressCallback(space.total_epochs(scale, seeds), progress_every)],
+        callbacks=[
+            ParquetCallback(writer),
+            ProgressCallback(space.total_epochs(scale, seeds), progress_every),
+            TensorBoardCallback(),
+            *([external_logger(logger, storage.root.rsplit("/", 1)[-1])] if logger else []),
+        ],
         verbose=0,
     )
 
@@ -72,7 +78,7 @@ def build_tuner(
         searcher = space.searcher
         base = trials[0]
         seeds_used = sorted({t["seed"] for t in trials})
-        param_space = {**base, **searcher.samplers(base), "seed": tune.grid_search(seeds_used)}
+        param_space = {**base, **searcher.ray_samplers(base), "seed": tune.grid_search(seeds_used)}
         param_space["data_seed"] = tune.sample_from(lambda spec: spec.config["seed"])
         tune_config = tune.TuneConfig(
             **common,
@@ -81,7 +87,9 @@ def build_tuner(
             mode=searcher.mode,
             scheduler=tune.schedulers.ASHAScheduler(
                 time_attr="training_iteration", max_t=base["epochs"], grace_period=searcher.grace_epochs[scale]
-            ),
+            )
+            if searcher.scheduler == "asha"
+            else None,
         )
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 
@@ -91,3 +99,16 @@ def trial_folder(trial) -> str:
 
     config = flat_config(trial.config)
     return trial_dirname(config.get("experiment", "trial"), config.get("seed", 0), trial.trial_id)
+
+
+def external_logger(name: str, run_name: str):
+    """Ray Tune's own W&B or MLflow logger: a project/experiment named after the run; credentials, tracking URI
+    and W&B project come from their usual environment variables (WANDB_API_KEY, WANDB_PROJECT,
+    MLFLOW_TRACKING_URI), never from our flags or files."""
+    if name == "wandb":
+        from ray.air.integrations.wandb import WandbLoggerCallback
+
+        return WandbLoggerCallback(project=os.environ.get("WANDB_PROJECT", "mosaic-sweep"), group=run_name)
+    from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+    return MLflowLoggerCallback(tracking_uri=os.environ.get("MLFLOW_TRACKING_URI"), experiment_name=run_name)

@@ -8,11 +8,11 @@ mosaics and a handful of epochs, so a whole space runs through real Ray in about
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 
 from trainables import TrainConfig
+from trainables.config import FLAT_KEYS
 
 NOT_PUBLISHED = "not published"
 
@@ -100,15 +100,38 @@ SCALES = {
 }
 
 
+SAMPLERS = ("loguniform", "uniform", "choice", "randint")  # Ray Tune's, by the same names
+SCHEDULERS = ("asha", "fifo")
+
+
 @dataclass(frozen=True)
 class Searcher:
-    """A random search: Ray samplers for some flat keys, a number of samples and an ASHA scheduler."""
+    """A random search: a sampler per flat key, a number of samples, and a scheduler (ASHA or none).
 
-    samplers: Callable[[dict], dict]  # base values -> Ray samplers; lazy, so importing this never imports Ray
+    `sample` maps a flat config key to (kind, arguments), kind one of SAMPLERS: ("loguniform", [1e-4, 0.1]),
+    ("choice", [1, 2, 5]), ... Declarative, so a space file can state it and importing this never imports Ray.
+    A `k` choice keeps only the values whose 2k divides the trial's total epochs (a schedule needs whole rounds).
+    """
+
+    sample: dict
     num_samples: dict  # per scale name
     metric: str = "val_acc"
     mode: str = "max"
     grace_epochs: dict = field(default_factory=lambda: {"paper": 20, "cpu": 20, "smoke": 2})
+    scheduler: str = "asha"
+
+    def ray_samplers(self, base: dict) -> dict:
+        """Ray Tune samplers for a trial whose fixed values are `base`."""
+        from ray import tune
+
+        out = {}
+        for key, (kind, args) in self.sample.items():
+            if key == "k" and kind == "choice":
+                args = [k for k in args if base["epochs"] % (2 * k) == 0]
+                if not args:
+                    raise ValueError(f"no k of the choice divides {base['epochs']} epochs into whole rounds")
+            out[key] = tune.choice(list(args)) if kind == "choice" else getattr(tune, kind)(*args)
+        return out
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,7 @@ class SearchSpace:
     experiments: tuple[Experiment, ...]
     default_seeds: int = 1
     searcher: Searcher | None = None
+    overrides: dict = field(default_factory=dict)  # flat values set on every trial, after the scale (`--set`)
 
     def trials(self, scale: str, seeds: int | None = None) -> list[dict]:
         """Every trial's flat config (grid spaces), validated; for `search`, the fixed part of each sample."""
@@ -125,7 +149,7 @@ class SearchSpace:
         out = []
         for exp in self.experiments:
             for seed in range(seeds or self.default_seeds):
-                values = scale_.apply({**exp.values, "seed": seed, "data_seed": seed})
+                values = {**scale_.apply({**exp.values, "seed": seed, "data_seed": seed}), **self.overrides}
                 full = TrainConfig.from_flat(values).to_flat()  # complete and valid, or a clear ValueError
                 out.append({"experiment": exp.label, "space": self.name, "scale": scale, **full})
         return out
@@ -140,6 +164,15 @@ class SearchSpace:
         if self.searcher:
             return per_seed * self.searcher.num_samples[scale] * (seeds or self.default_seeds)
         return per_seed * (seeds or self.default_seeds)
+
+    def with_overrides(self, values: dict) -> SearchSpace:
+        """The same space with `values` set on every trial (they win over the scale); keys must be config keys."""
+        unknown = sorted(set(values) - set(FLAT_KEYS))
+        if unknown:
+            raise ValueError(f"unknown config key {unknown[0]!r}; keys: {', '.join(FLAT_KEYS)}")
+        if {"seed", "data_seed"} & set(values):
+            raise ValueError("seeds are set per trial: use --seeds N (seed s draws the mosaics and the weights)")
+        return replace(self, overrides={**self.overrides, **values})
 
     def subset(self, patterns: list[str]) -> SearchSpace:
         """The same space with only the experiments whose label matches one of the glob patterns."""
@@ -240,12 +273,12 @@ KSWEEP = tuple(
 )
 
 
-def _search_samplers(base: dict) -> dict:
-    """Both learning rates log-uniform in [1e-4, 0.1]; k among 1, 2, 5, 10, 20 where 2k divides the epochs."""
-    from ray import tune
-
-    ks = [k for k in (1, 2, 5, 10, 20) if base["epochs"] % (2 * k) == 0]
-    return {"what_lr": tune.loguniform(1e-4, 1e-1), "where_lr": tune.loguniform(1e-4, 1e-1), "k": tune.choice(ks)}
+# Both learning rates log-uniform in [1e-4, 0.1]; k among 1, 2, 5, 10, 20 where 2k divides the epochs.
+SEARCH_SAMPLE = {
+    "what_lr": ("loguniform", [1e-4, 1e-1]),
+    "where_lr": ("loguniform", [1e-4, 1e-1]),
+    "k": ("choice", [1, 2, 5, 10, 20]),
+}
 
 
 SEARCH_BASE = Experiment(
@@ -293,7 +326,7 @@ register(
         "Random search over both learning rates and k (what first, 200 epochs) with "
         "ASHA early stopping on validation accuracy",
         (SEARCH_BASE,),
-        searcher=Searcher(_search_samplers, {"paper": 32, "cpu": 16, "smoke": 4}),
+        searcher=Searcher(SEARCH_SAMPLE, {"paper": 32, "cpu": 16, "smoke": 4}),
     )
 )
 

@@ -647,3 +647,38 @@ def test_rayjob_shm_and_private_dashboard():
     assert not head.get("enableIngress"), "no Ingress for the dashboard"
     service_type = (head.get("headService") or {}).get("spec", {}).get("type", "ClusterIP")
     assert service_type == "ClusterIP", f"head service of type {service_type}"
+
+
+# ---------------------------------------------------------------- monitoring (Prometheus + Grafana)
+
+
+def test_monitoring_stack_scrapes_every_compose_node_and_publishes_on_loopback_only():
+    services = load("compose.yaml")["services"]
+    ports = {name: flag_value(_argv(s["command"]), "--metrics-export-port") for name, s in services.items()}
+    assert set(ports.values()) == {"8080"}, f"every Ray node exports its metrics on a fixed port: {ports}"
+    scrape = yaml.safe_load((DOCKER / "prometheus.yml").read_text())["scrape_configs"]
+    targets = {t for job in scrape for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {f"{name}:8080" for name in services}
+    monitoring = yaml.safe_load((DOCKER / "monitoring.yaml").read_text())["services"]
+    assert set(monitoring) == {"prometheus", "grafana"}
+    for name, service in monitoring.items():
+        for port in service.get("ports", []):
+            assert port.split(":")[0] in LOOPBACK, f"{name}: {port} is published on every interface"
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (DOCKER / source).exists(), f"{name}: {source} is missing"
+
+
+def test_grafana_dashboard_shows_every_trial_gauge():
+    import json
+
+    from trainables.tune_trial import GAUGES
+
+    dashboard = json.loads((DOCKER / "grafana" / "dashboards" / "mosaic-sweep.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for name in GAUGES:
+        assert f"ray_mosaic_sweep_{name}{{" in exprs, name
+    source = yaml.safe_load((DOCKER / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text())
+    uids = {d["uid"] for d in source["datasources"]}
+    assert {p["datasource"]["uid"] for p in dashboard["panels"]} <= uids

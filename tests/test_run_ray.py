@@ -253,7 +253,8 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     assert not partial.duplicated(["trial_id", "epoch"]).any()
     assert set(partial.node_id) <= {n["NodeID"] for n in ray.nodes()}  # it ran on this cluster
 
-    assert main(run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--resume")) == 0
+    # resumed by name alone: the scale (and seeds, --only) come from the run's run.json
+    assert main(run_args(synthetic_cifar_dir, results, "table1", "--resume", "--name", "table1-smoke")) == 0
     epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
     # the rows written before the kill survived unchanged (exact resume re-reports the same numbers)
     merged = partial.merge(epochs, on=["trial_id", "epoch"], suffixes=("_before", ""))
@@ -271,6 +272,12 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
         (["run", "table1", "--scale", "huge"], "argument --scale: invalid choice"),
         (["run", "table1", "--only", "table9/*"], "matches no experiment"),
         (["run", "table1", "--resume"], "nothing to resume"),
+        (["run", "table1", "--set", "lr=0.1"], "--set: unknown config key 'lr'"),
+        (["run", "table1", "--set", "seed=3"], "use --seeds N"),
+        (["run", "table1", "--set", "what_lr=-1"], "what_lr must be a positive number"),
+        (["run", "table1", "--logger", "wandb"], "--logger wandb needs the wandb package"),
+        (["run", "no-such-space.yaml"], "no such space file"),
+        (["report", "x", "--bogus"], "see mosaic-sweep report --help"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(argv, message, tmp_path, capsys):

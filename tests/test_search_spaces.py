@@ -92,7 +92,7 @@ def test_search_samples_only_ks_that_divide_the_epochs():
     space = get_space("search")
     for scale in SCALES:
         base = space.trials(scale)[0]
-        k = space.searcher.samplers(base)["k"]
+        k = space.searcher.ray_samplers(base)["k"]
         assert all(base["epochs"] % (2 * c) == 0 for c in k.categories)
         assert base["n_val"] > 0  # ASHA ranks on validation accuracy, never on the test set
 

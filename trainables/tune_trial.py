@@ -8,6 +8,7 @@ full training state every `checkpoint_every` epochs and at the end, and resumes 
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import tempfile
@@ -62,6 +63,37 @@ def placement(device: torch.device) -> dict:
     return {key: values[key] for key in PLACEMENT_FIELDS}
 
 
+# Gauges every trial exports through Ray's metrics agent (the dashboard's Metrics view, Prometheus, Grafana):
+# Prometheus name ray_mosaic_sweep_<name> -> the epoch row's key. docker/grafana/ has a dashboard for them.
+GAUGES = {
+    "test_accuracy": ("test_acc", "test accuracy after the epoch"),
+    "train_accuracy": ("train_acc", "running training accuracy of the epoch"),
+    "train_loss": ("train_loss", "mean training loss of the epoch"),
+    "epoch": ("epoch", "epochs completed"),
+    "mosaics_per_second": ("mosaics_per_s", "training throughput of the epoch"),
+}
+GAUGE_TAGS = ("run", "experiment", "trial_id")
+
+
+class TrialGauges:
+    """The trial's gauges, set from each epoch row; non-finite values (a diverged loss) are left out."""
+
+    def __init__(self, tags: dict):
+        from ray.util.metrics import Gauge
+
+        self.tags = {k: str(tags.get(k, "")) for k in GAUGE_TAGS}
+        self.gauges = {
+            key: Gauge(f"mosaic_sweep_{name}", description=text, tag_keys=GAUGE_TAGS)
+            for name, (key, text) in GAUGES.items()
+        }
+
+    def set(self, row: dict) -> None:
+        for key, gauge in self.gauges.items():
+            value = row.get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                gauge.set(float(value), tags=self.tags)
+
+
 def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
     import ray
     from ray import tune
@@ -78,8 +110,10 @@ def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFA
             trainer.load(Path(folder) / STATE_FILE)
 
     fixed = {**identity, **train_config.to_flat(), "trial_id": tune.get_context().get_trial_id(), **placement(device)}
+    gauges = TrialGauges(fixed)
     for row in trainer.epochs():
         metrics = {**fixed, **row}
+        gauges.set(metrics)
         if trainer.done or trainer.epoch % checkpoint_every == 0:
             with tempfile.TemporaryDirectory() as folder:
                 trainer.save(Path(folder) / STATE_FILE)

@@ -1,0 +1,230 @@
+"""A sweep: a search space run as Ray Tune trials, results as Parquet. The CLI's `run` and the Python API's
+`run()` both describe one with a `SweepRequest` and call `run_sweep`.
+
+Two steps: `plan_sweep` checks everything that can be checked before Ray starts and writes nothing;
+`run_sweep` starts (or joins) Ray, writes run.json, runs the Tuner and prints the final table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+
+from search_spaces import SearchSpace, SpaceFileError, resolve_space
+
+from .cli_args import load_images
+from .errors import RunFailed, UsageError
+from .results import FINISHED, RUN_FILE, ResultsWriter
+from .storage import RunStorage, redact
+
+DEFAULT_SCALE = "paper"
+LOGGERS = ("wandb", "mlflow")
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What to run and how: every option of `mosaic-sweep run`, with its defaults."""
+
+    space: str | SearchSpace  # a built-in space name, a YAML space file, or a SearchSpace
+    scale: str | None = None  # None: paper, or on --resume the run's own
+    only: str | None = None  # comma-separated labels or globs
+    seeds: int | None = None
+    overrides: dict = field(default_factory=dict)  # --set KEY=VALUE, on every trial
+    data_dir: str | None = None
+    download: bool = False
+    no_verify: bool = False
+    results_dir: str = "results"
+    name: str | None = None
+    address: str | None = None
+    num_cpus: int | None = None
+    dashboard_host: str = "127.0.0.1"
+    gpus_per_trial: float | None = None
+    cpus_per_trial: float = 1.0
+    max_concurrent: int | None = None
+    max_failures: int = 2
+    checkpoint_every: int = 5
+    resume: bool = False
+    progress_every: float = 10.0
+    logger: str | None = None  # "wandb" or "mlflow": Ray Tune's integration, an optional extra
+
+    def recorded(self) -> dict:
+        """The options as run.json records them: flags only (tokens live in the environment), the storage
+        without credentials, a space object by its name."""
+        options = {f.name: getattr(self, f.name) for f in fields(self)}
+        options["space"] = self.space if isinstance(self.space, str) else self.space.name
+        return {"command": "run", **options, "results_dir": redact(self.results_dir)}
+
+
+@dataclass
+class SweepPlan:
+    """Everything decided before Ray starts: which trials, where their results go."""
+
+    space: SearchSpace  # subset to --only, with the overrides
+    scale: str
+    name: str
+    storage: RunStorage
+    seeds: int | None  # as given, or as the resumed run was started
+    only: str | None
+    trials: list[dict]
+    info: dict  # what run.json records
+
+
+def load_space(request: SweepRequest) -> SearchSpace:
+    if isinstance(request.space, SearchSpace):
+        return request.space
+    try:
+        return resolve_space(request.space)
+    except KeyError as exc:
+        raise UsageError(f"{exc.args[0]}, or a space file (.yaml)") from None
+    except SpaceFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def plan_sweep(request: SweepRequest) -> SweepPlan:
+    """Check the space, the run folder and every trial's config; nothing is written, nothing is changed."""
+    if request.logger is not None:
+        if request.logger not in LOGGERS:
+            raise UsageError(f"--logger must be one of {', '.join(LOGGERS)}, got {request.logger!r}")
+        if importlib.util.find_spec(request.logger) is None:
+            name = request.logger
+            raise UsageError(f"--logger {name} needs the {name} package: pip install 'mosaic-sweep[{name}]'")
+    full_space = load_space(request)
+    try:
+        full_space = full_space.with_overrides(request.overrides) if request.overrides else full_space
+    except ValueError as exc:
+        raise UsageError(f"--set: {exc}") from None
+    scale, seeds, only = request.scale, request.seeds, request.only
+    name = request.name or f"{full_space.name}-{scale or DEFAULT_SCALE}"
+    storage = RunStorage.child(request.results_dir, name)
+    if request.resume:
+        if not storage.exists(RUN_FILE):
+            raise UsageError(f"nothing to resume: no run {name!r} in {request.results_dir}")
+        stored = storage.read_json(RUN_FILE)
+        if stored["space"] != full_space.name or (scale is not None and scale != stored["scale"]):
+            raise UsageError(
+                f"run {name!r} is space {stored['space']} at scale {stored['scale']}; resume it with those"
+            )
+        scale, seeds, only = stored["scale"], stored["seeds"], stored.get("only")  # it continues as it started
+    elif storage.exists(RUN_FILE):
+        raise UsageError(
+            f"run {name!r} already exists in {request.results_dir}: add --resume to continue it, or choose another "
+            f"--name"
+        )
+    scale = scale or DEFAULT_SCALE
+    space = full_space
+    if only:
+        space = full_space.subset(only.split(","))
+        if not space.experiments:
+            labels = ", ".join(e.label for e in full_space.experiments)
+            raise UsageError(f"--only {only!r} matches no experiment of {full_space.name}; experiments: {labels}")
+    try:
+        trials = [{**t, "run": name} for t in space.trials(scale, seeds)]
+    except ValueError as exc:
+        raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
+    info = {"name": name, "space": space.name, "scale": scale, "seeds": seeds, "only": only}
+    return SweepPlan(space, scale, name, storage, seeds, only, trials, info)
+
+
+def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
+    """Plan, then start Ray and the Tuner; 0 when every trial finished, else RunFailed (exit 1, or 130 when
+    interrupted). `trainable_fn` replaces the trial function (tests use it to inject faults)."""
+    from .ray_session import check_reachable, cluster_gpus, connect
+    from .tuner import build_tuner
+
+    plan = plan_sweep(request)
+    space, name, storage, scale = plan.space, plan.name, plan.storage, plan.scale
+    if request.address:
+        check_reachable(request.address)  # before the seconds spent reading CIFAR-10
+    images = load_images(request.data_dir, request.download, verify=not request.no_verify)
+
+    dashboard = connect(request.address, num_cpus=request.num_cpus, dashboard_host=request.dashboard_host)
+    print(
+        f"mosaic-sweep: run {name}: {space.name} at scale {scale}, {space.trial_count(scale, plan.seeds)}"
+        f" trials, {space.total_epochs(scale, plan.seeds)} epochs -> {storage.display}",
+        flush=True,
+    )
+    print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
+    gpus = request.gpus_per_trial if request.gpus_per_trial is not None else (1.0 if cluster_gpus() > 0 else 0.0)
+    if gpus > cluster_gpus():
+        raise UsageError(f"--gpus-per-trial {gpus:g} but the cluster has {cluster_gpus():g} GPUs")
+    check_shared_storage(storage, request.results_dir)
+
+    if not request.resume:
+        created = datetime.now(UTC).isoformat()
+        storage.write_json({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE)
+    writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
+    tuner = build_tuner(
+        space,
+        plan.trials,
+        images,
+        storage,
+        writer,
+        scale=scale,
+        seeds=plan.seeds,
+        resume=request.resume,
+        cpus_per_trial=request.cpus_per_trial,
+        gpus_per_trial=gpus,
+        max_concurrent=request.max_concurrent,
+        max_failures=request.max_failures,
+        checkpoint_every=request.checkpoint_every,
+        progress_every=request.progress_every,
+        logger=request.logger,
+        trainable_fn=trainable_fn,
+    )
+    started = time.time()
+    try:
+        tuner.fit()
+    except KeyboardInterrupt:
+        raise RunFailed(
+            f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}", code=130
+        ) from None
+    writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
+    return print_final_table(writer, storage, name, time.time() - started)
+
+
+def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
+    """Fail fast when some node cannot reach the results folder: its checkpoints would be lost."""
+    import ray
+
+    from . import shared_storage
+
+    missing = shared_storage.nodes_missing_storage(storage.uri)
+    if missing:
+        alive = sum(1 for n in ray.nodes() if n.get("Alive"))
+        raise UsageError(
+            f"results folder {results_dir} is not shared: {len(missing)} of {alive} Ray nodes cannot "
+            f"see it (node {missing[0][:12]}...); on a multi-node cluster pass --storage with an NFS "
+            f"path every node mounts, or s3://bucket/prefix"
+        )
+
+
+def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, seconds: float) -> int:
+    """Print one line per trial; 0 when every trial finished, else RunFailed (exit 1) naming the first few."""
+    rows = sorted(writer.trials.values(), key=lambda r: (r.get("experiment") or "", r.get("seed") or 0))
+    print(
+        f"\n{'experiment':<28} {'seed':>4} {'status':<10} {'outcome':<13} {'epochs':>6} {'train':>6} {'test':>6}"
+        f" {'paper':>6}  device"
+    )
+    for r in rows:
+        ref = r.get("ref_test_acc")
+        print(
+            f"{r.get('experiment') or '?':<28} {r.get('seed') or 0:>4} {r['status']:<10} "
+            f"{r.get('outcome') or '-':<13} {r.get('epochs_completed') or 0:>6} {_fmt(r.get('train_acc'))} "
+            f"{_fmt(r.get('test_acc'))} {_fmt(ref)}  {r.get('device') or '-'}"
+        )
+    bad = [r for r in rows if r["status"] != "TERMINATED" or r.get("outcome") not in FINISHED]
+    print(f"\n{len(rows) - len(bad)}/{len(rows)} trials finished in {seconds:.0f}s; results: {storage.display}")
+    if bad:
+        details = "; ".join(
+            f"{r.get('experiment')} seed {r.get('seed')}: {r.get('error') or r.get('outcome')}" for r in bad[:5]
+        )
+        raise RunFailed(
+            f"{len(bad)} of {len(rows)} trials did not finish ({details}); continue with --resume --name {name}", code=1
+        )
+    return 0
+
+
+def _fmt(value) -> str:
+    return f"{value:6.3f}" if isinstance(value, float) else f"{'-':>6}"

@@ -1,0 +1,244 @@
+"""Watching runs (console, TensorBoard, Ray's metrics), spaces from YAML files, the Python API, and connecting."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import exit_code
+
+from orchestrator import load_run, run
+from search_spaces import dump_space, get_space, load_space
+from search_spaces.files import SpaceFileError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "search_spaces" / "examples"
+
+
+# -- console and TensorBoard -----------------------------------------------------------------------------------------
+@pytest.mark.ray
+def test_progress_lines_show_the_best_and_worst_current_test_accuracy(tables_smoke_run):
+    _, code, out = tables_smoke_run
+    lines = [line for line in out.splitlines() if "| test acc best" in line]
+    assert code == 0 and lines, out[-2000:]
+    assert " worst " in lines[-1] and "(table" in lines[-1]
+
+
+@pytest.mark.ray
+def test_tensorboard_event_files_hold_per_epoch_metrics_not_config(tables_smoke_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir, code, _ = tables_smoke_run
+    epochs = pd.read_parquet(run_dir / "epochs")
+    trial = epochs[epochs.experiment == "table1/8"]
+    folder = next((run_dir / "tune").glob(f"*-{trial.trial_id.iloc[0]}"))
+    events = EventAccumulator(str(folder)).Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"ray/tune/test_acc", "ray/tune/train_loss", "ray/tune/lr_what", "ray/tune/phase_what"} <= tags
+    assert not {"ray/tune/k", "ray/tune/epochs", "ray/tune/what_lr", "ray/tune/seed"} & tags  # config: hparams
+    test_acc = events.Scalars("ray/tune/test_acc")
+    assert [e.step for e in test_acc] == sorted(trial.epoch)
+    assert [e.value for e in test_acc] == pytest.approx(list(trial.sort_values("epoch").test_acc), abs=1e-6)
+    phases = [e.value for e in events.Scalars("ray/tune/phase_what")]
+    assert phases == [float(p == "what") for p in trial.sort_values("epoch").phase]
+
+
+@pytest.mark.ray
+def test_trial_gauges_reach_the_metrics_endpoint(tables_smoke_run, ray_cluster):
+    """Every node's metrics agent serves Prometheus text; the trials' gauges are there with their tags."""
+    import ray
+
+    run_dir, code, _ = tables_smoke_run
+    ports = {(n["NodeManagerAddress"], n["MetricsExportPort"]) for n in ray.nodes() if n.get("Alive")}
+    deadline, found = time.time() + 60, ""
+    while time.time() < deadline and "ray_mosaic_sweep_test_accuracy{" not in found:
+        found = "".join(
+            urllib.request.urlopen(f"http://{ip}:{port}/metrics", timeout=10).read().decode() for ip, port in ports
+        )
+        time.sleep(2)
+    assert "ray_mosaic_sweep_test_accuracy{" in found
+    trial_ids = set(pd.read_parquet(run_dir / "epochs").trial_id)
+    lines = [line for line in found.splitlines() if line.startswith("ray_mosaic_sweep_epoch{")]
+    tagged = [line for line in lines if 'run="tables-smoke"' in line and 'experiment="table' in line]
+    assert tagged and all(re.search(r'trial_id="([^"]+)"', line).group(1) in trial_ids for line in tagged), lines[:5]
+    assert "ray_mosaic_sweep_mosaics_per_second{" in found
+
+
+# -- spaces from files -------------------------------------------------------------------------------------------------
+def test_every_built_in_space_round_trips_through_its_yaml(tmp_path):
+    for name in ("tables", "alternation", "search"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(dump_space(get_space(name)))
+        back = load_space(path)
+        assert back.trials("smoke") == get_space(name).trials("smoke")
+        assert [e.reference for e in back.experiments] == [e.reference for e in get_space(name).experiments]
+        assert back.searcher == get_space(name).searcher
+
+
+def test_show_prints_a_space_file_with_the_scale_applied(tmp_path, capsys):
+    assert exit_code(["show", "table1", "--scale", "smoke"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert doc["name"] == "table1" and len(doc["rows"]) == 8
+    assert doc["rows"][0] == {**doc["rows"][0], "k": 1, "epochs": 8, "n_train": 400, "batch_size": 100}
+    assert doc["rows"][2]["reference"] == {"train_acc": 0.97, "test_acc": 0.43, "source": "write-up Table 1"}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_example_space_files_load(example):
+    space = load_space(example)
+    assert space.trials("smoke") and space.trials("paper")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nrows:\n  - k: 5\n    epochs: 180\n    lr: 0.1\n", "line 5: unknown key 'lr' in row 1"),
+        (
+            "name: x\nrows:\n  - k: 5\n    epochs: 15\n",
+            "line 3: row x/1: total epochs (15) must be a positive multiple",
+        ),
+        ("name: x\nrows:\n  - what_lr: -1\n", "line 3: row x/1: what_lr must be a positive number"),
+        ("name: x\nrowz: []\n", "line 2: unknown key 'rowz' in top level"),
+        ("name: x\nrows: [{k: 5, epochs: 180}, {k: 5, epochs: 180, label: x/1}]\n", "row labels must be distinct"),
+        ("name: a b\nrows: [{}]\n", "line 1: name must be a word"),
+        ("name: x\nrows: [{k: 5}\n", "not valid YAML"),
+        (
+            "name: x\nrows: [{n_val: 100}]\nsearch:\n  sample:\n    what_lr: {lognormal: [0.1, 1]}\n",
+            "line 5: search.sample.what_lr: one of loguniform, uniform, choice, randint",
+        ),
+        ("name: x\nrows: [{k: 5, epochs: 10}]\nsearch:\n  sample:\n    k: {choice: [3]}\n", "no k of the choice"),
+    ],
+)
+def test_bad_space_files_fail_in_one_line_naming_the_line(tmp_path, text, message, capsys):
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(SpaceFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_space(path)
+    assert exit_code(["run", str(path), "--results-dir", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message.split(":")[-1].strip()[:20] in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.ray
+def test_a_yaml_space_runs_end_to_end_with_set_overrides(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "name: mine\nseeds: 1\nrows:\n"
+        "  - {label: mine/fast, order: where_first, k: 1, epochs: 2, reference: {train_acc: 0.5, test_acc: 0.4}}\n"
+        "  - {label: mine/both, order: simultaneous, k: 1, epochs: 2}\n"
+    )
+    argv = ["run", str(path), "--scale", "smoke", "--set", "what_lr=0.05", "--set", "n_train=300"]
+    argv += ["--data-dir", str(synthetic_cifar_dir), "--no-verify", "--results-dir", str(tmp_path / "r")]
+    assert exit_code(argv) == 0, capsys.readouterr().err
+    epochs = pd.read_parquet(tmp_path / "r" / "mine-smoke" / "epochs")
+    trials = pd.read_parquet(tmp_path / "r" / "mine-smoke" / "trials.parquet")
+    assert sorted(trials.experiment) == ["mine/both", "mine/fast"] and set(epochs.space) == {"mine"}
+    assert set(epochs.what_lr) == {0.05} and set(epochs.n_train) == {300}  # --set wins over the scale
+    refs = trials.set_index("experiment").ref_test_acc
+    assert refs["mine/fast"] == 0.4 and pd.isna(refs["mine/both"])
+
+
+# -- the Python API ----------------------------------------------------------------------------------------------------
+@pytest.mark.ray
+def test_python_api_runs_rows_in_process_and_loads_them(ray_cluster, synthetic_cifar_dir, tmp_path):
+    rows = [
+        {"label": "api/a", "order": "what_first", "k": 1, "epochs": 2},
+        {"order": "where_first", "k": 1, "epochs": 2},
+    ]
+    handle = run(rows, scale="smoke", data_dir=str(synthetic_cifar_dir), no_verify=True, storage=str(tmp_path))
+    assert handle.ok and handle.name == "rows-smoke" and Path(handle.path) == tmp_path / "rows-smoke"
+    trials, epochs = load_run(handle.path)
+    assert sorted(trials.experiment) == ["api/a", "rows/2"] and len(epochs) == 4
+    assert (trials.status == "TERMINATED").all()
+    again = load_run("rows-smoke", results_dir=str(tmp_path))
+    assert again[1].equals(epochs)
+
+
+def test_python_api_rejects_bad_rows_before_anything_runs(tmp_path):
+    from orchestrator.errors import UsageError
+
+    with pytest.raises(SpaceFileError, match="unknown key 'lr'"):
+        run([{"lr": 0.1}], scale="smoke", storage=str(tmp_path))
+    with pytest.raises(UsageError, match="unknown space"):
+        run("tablez", storage=str(tmp_path))
+    assert not any(tmp_path.iterdir())
+
+
+# -- connecting --------------------------------------------------------------------------------------------------
+def clean_env() -> dict:
+    """This machine's environment without the test session's cluster address: commands start their own Ray."""
+    return {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"PYTHONUNBUFFERED": "1"}
+
+
+def test_a_wrong_address_fails_fast_with_one_line(tmp_path):
+    started = time.time()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator.cli",
+            "run",
+            "table1",
+            "--address",
+            "127.0.0.1:1",
+            "--results-dir",
+            str(tmp_path / "r"),
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and time.time() - started < 60  # seconds, not Ray's minutes of retries
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "127.0.0.1:1" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.ray
+def test_two_sweeps_started_at_once_with_embedded_ray_both_finish(synthetic_cifar_dir, tmp_path):
+    """Each starts its own Ray in its process (the default path, no RAY_ADDRESS); the second takes another
+    dashboard port."""
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orchestrator.cli",
+                "run",
+                "table1",
+                "--only",
+                "table1/1",
+                "--scale",
+                "smoke",
+                "--num-cpus",
+                "1",
+                "--data-dir",
+                str(synthetic_cifar_dir),
+                "--no-verify",
+                "--results-dir",
+                str(tmp_path / f"r{i}"),
+                "--set",
+                "epochs=2",
+                "--set",
+                "k=1",
+            ],
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=400)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    urls = [next(line for line in out.splitlines() if "Ray dashboard:" in line).split()[-1] for out in outs]
+    assert len(set(urls)) == 2 and all(u.startswith("http://127.0.0.1:") for u in urls), urls
+    for i in range(2):
+        assert len(pd.read_parquet(tmp_path / f"r{i}" / "table1-smoke" / "epochs")) == 2
