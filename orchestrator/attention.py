@@ -16,11 +16,10 @@ import torch
 
 from trainables import CifarImages, DataError, TrainConfig, WhatNet, WhereNet, build_mosaic_sets
 from trainables.mosaics import normalise
-from trainables.tune_trial import STATE_FILE
 
 from . import aggregate
 from .cli_args import load_images
-from .results import RunData, find_checkpoint
+from .results import RunData, find_final_state
 from .storage import RunStorage
 
 ATTENTION_DIR = "attention"
@@ -54,8 +53,8 @@ class AttentionExample:
 
 
 def load_weights(storage: RunStorage, checkpoint: str) -> TrialWeights:
-    """The networks of a checkpoint, on the CPU, in the dtype the trial trained in."""
-    with storage.fs.open_input_stream(f"{checkpoint}/{STATE_FILE}") as stream:
+    """The networks of a saved state (`find_final_state`), on the CPU, in the dtype the trial trained in."""
+    with storage.fs.open_input_stream(checkpoint) as stream:
         state = torch.load(io.BytesIO(stream.readall()), map_location="cpu", weights_only=True)
     config = TrainConfig.from_flat(state["config"])
     dtype = getattr(torch, config.dtype)
@@ -143,16 +142,20 @@ def plan_pictures(
     source: ImageSource,
     limit: int,
     mosaics: int,
+    skip: dict[str, str] | None = None,
 ) -> tuple[list[str], list]:
-    """Attention pictures of the best finished trial of each experiment (of the `limit` best experiments).
+    """Attention pictures of the best finished trial of each experiment (of the `limit` best experiments),
+    except the experiments in `skip` (experiment_id -> why: same results as another, a search's other samples).
 
     Returns notes for the report and the jobs that draw the pictures; sections get their picture."""
     if limit == 0:
         return ["not drawn (--attention 0)."], []
-    chosen = aggregate.best_trials(results, limit=limit)
+    skip = skip or {}
+    candidates = results[~results["experiment_id"].isin(skip)]
+    chosen = aggregate.best_trials(candidates, limit=limit)
     if chosen.empty:
         return ["none: no trial has finished yet."], []
-    skipped = len(aggregate.best_trials(results)) - len(chosen)
+    skipped = len(aggregate.best_trials(candidates)) - len(chosen)
     unfinished = sorted(
         set(results["experiment_id"]) - set(results.loc[results["finished"], "experiment_id"]),
         key=aggregate.natural_key,
@@ -169,7 +172,7 @@ def plan_pictures(
     notes, jobs = [], []
     for _, trial in chosen.iterrows():
         what = f"{trial['experiment_id']} seed {int(trial['seed'])} (trial {trial['trial_id']})"
-        checkpoint = find_checkpoint(storage[trial["run"]], trial["trial_id"])
+        checkpoint = find_final_state(storage[trial["run"]], trial["trial_id"])
         if checkpoint is None:
             notes.append(f"{what}: no checkpoint found under tune/; no picture.")
             continue
@@ -191,7 +194,8 @@ def plan_pictures(
         by_id[trial["experiment_id"]].attention = fig
     notes.insert(
         0,
-        f"{len(jobs)} pictures (in index.html and {ATTENTION_DIR}/), one per experiment: its best "
+        f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
+        "experiment: its best "
         f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint.",
     )
     if skipped > 0:
@@ -201,8 +205,17 @@ def plan_pictures(
         )
     if unfinished:
         notes.append(f"No finished trial to draw in {', '.join(unfinished)}.")
+    for reason, ids in _by_reason(skip).items():
+        notes.append(f"No picture of its own for {', '.join(ids)}: {reason}.")
     notes.append(
         f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
         f"{source.describe()}; they are the trial's own when these are the images it trained on."
     )
     return notes, jobs
+
+
+def _by_reason(skip: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for exp_id, reason in skip.items():
+        out.setdefault(reason, []).append(exp_id)
+    return out

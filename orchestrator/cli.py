@@ -10,6 +10,7 @@ from trainables import DataError
 
 from . import report_cmd, run_cmd, spaces_cmd, train_cmd
 from .errors import RunFailed, UsageError
+from .storage import redact_text
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,11 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, RunFailed, DataError) as exc:
-        print(f"mosaic-sweep: error: {exc}", file=sys.stderr)
+        print(f"mosaic-sweep: error: {redact_text(str(exc))}", file=sys.stderr)  # no credential of a URI
         return getattr(exc, "code", 2)
     except BrokenPipeError:  # `mosaic-sweep list | head`
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as exc:  # storage or data that cannot be reached or read: one line, no traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"mosaic-sweep: error: {redact_text(first)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("mosaic-sweep: interrupted", file=sys.stderr)
         return 130

@@ -35,8 +35,23 @@ def connect(address: str | None, num_cpus: int | None = None, dashboard_host: st
             context = ray.init(address=address, logging_level="WARNING")
         except ConnectionError as exc:
             raise UsageError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
+    protect_token()
     url = getattr(context, "dashboard_url", None)
     return (url if url.startswith("http") else f"http://{url}") if url else None
+
+
+TOKEN_FILE = os.path.join("~", ".ray", "auth_token")
+
+
+def protect_token(path: str = TOKEN_FILE) -> None:
+    """Ray writes ~/.ray/auth_token readable by every user of the machine (0644); whoever reads it can run code
+    on the cluster. Make it the owner's alone (0600) when it exists."""
+    path = os.path.expanduser(path)
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # no token file (token from the environment), or not ours to change
 
 
 def start_local(num_cpus: int | None, dashboard_host: str):

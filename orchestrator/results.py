@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from trainables.config import FLAT_FIELDS
 from trainables.metrics import all_metric_names
-from trainables.tune_trial import PLACEMENT_FIELDS, STATE_FILE
+from trainables.tune_trial import MEMBERS, PLACEMENT_FIELDS, STATE_FILE, pack_of
 
 from .errors import UsageError
 from .storage import RunStorage
@@ -40,13 +40,20 @@ TRIALS_FILE = "trials.parquet"
 TUNE_DIR = "tune"  # Ray's experiment folder (trial checkpoints, experiment state) inside the run folder
 CHECKPOINT_PREFIX = "checkpoint_"
 REPORT_DIR = "report"
-STATUSES = ("PENDING", "RUNNING", "RETRYING", "TERMINATED", "ERROR")  # Ray's, plus RETRYING while recovering
+INTERRUPTED = "INTERRUPTED"  # stopped by Ctrl+C before it ended; --resume continues it
+# Ray's, plus RETRYING while recovering and INTERRUPTED
+STATUSES = ("PENDING", "RUNNING", "RETRYING", "TERMINATED", "ERROR", INTERRUPTED)
 FINISHED = ("completed", "early_stopped", "stopped")  # outcomes whose numbers count ("stopped": ended by ASHA)
 
 
 def trial_dirname(experiment: str, seed, trial_id: str) -> str:
-    """The folder of a trial under tune/: readable label and seed, and the trial ID last (see `find_checkpoint`)."""
+    """The folder of a trial under tune/: readable label and seed, and the trial ID last (see `find_final_state`)."""
     return f"{str(experiment).replace('/', '-')}-seed{seed}-{trial_id}"
+
+
+def pack_dirname(members: int, trial_id: str) -> str:
+    """The folder of a pack's Ray trial: its checkpoints hold members/<member trial id>.pt."""
+    return f"pack{members}-{trial_id}"
 
 
 # -- schema -------------------------------------------------------------------------------------------------------
@@ -57,6 +64,7 @@ IDENTITY = [
     ("scale", pa.string()),
     ("experiment", pa.string()),
     ("trial_id", pa.string()),
+    ("pack_id", pa.string()),  # the Ray trial that trained this configuration in a pack; null when unpacked
 ]
 CONFIG = [(f.name, ARROW_TYPES[f.kind]) for f in FLAT_FIELDS]
 PLACEMENT = [(name, ARROW_TYPES[kind]) for name, kind in PLACEMENT_FIELDS.items()]
@@ -90,6 +98,10 @@ TRIAL_SCHEMA = pa.schema(
 )
 
 
+class ResultsNotWritten(UserWarning):
+    """Storage refused a write; the rows wait in memory (a warning, printed once per outage)."""
+
+
 class UnknownColumnWarning(UserWarning):
     """A row carried a key its schema has no column for: a name list went out of step (tests make it an error)."""
 
@@ -103,6 +115,14 @@ def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
         )
     columns = {f.name: [_cell(row.get(f.name), f.type) for row in rows] for f in schema}
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A table read from an older run as `schema`: columns added since (pack_id, precision, ...) become nulls."""
+    missing = [f for f in schema if f.name not in table.column_names]
+    for f in missing:
+        table = table.append_column(f, pa.nulls(len(table), f.type))
+    return table.select(schema.names).cast(schema)
 
 
 def _cell(value, kind: pa.DataType):
@@ -119,12 +139,18 @@ def _cell(value, kind: pa.DataType):
 
 # -- the writer -------------------------------------------------------------------------------------------------
 class ResultsWriter:
-    """Keeps each trial's epoch rows (keyed by epoch) and rewrites the trial's file after every report."""
+    """Keeps each trial's epoch rows (keyed by epoch) and rewrites the trial's file after every report.
+
+    A write that fails (a full disk, an object store that is down) never stops the sweep: the rows stay in
+    memory, one warning says so, and every later write retries what is pending until storage is back
+    (`pending`; `flush()` at the end tries once more)."""
 
     def __init__(self, storage: RunStorage, run: str, references: dict | None = None):
         self.storage = storage
         self.run = run
         self.references = references or {}  # experiment label -> Reference
+        self.pending: set[str] = set()  # trial ids whose epoch file, and TRIALS_FILE, are not written yet
+        self.failure: str | None = None  # the last write error, while writes fail
         self.reload()
 
     def reload(self) -> None:
@@ -154,9 +180,62 @@ class ResultsWriter:
             self._write_trial_epochs(trial_id)
         return len(missing)
 
+    def mark_interrupted(self) -> None:
+        """After Ctrl+C: Tune reported the trials it stopped as TERMINATED; those that had not ended by themselves
+        are INTERRUPTED (a --resume continues them)."""
+        for entry in self.trials.values():
+            if entry.get("outcome") not in ("completed", "early_stopped", "diverged") and entry["status"] != "ERROR":
+                entry.update(status=INTERRUPTED, outcome="running")
+                self.pending.add(TRIALS_FILE)
+        self.flush()
+
+    def drop_after(self, trial_id: str, epoch: int) -> int:
+        """Forget a trial's rows after `epoch` (a retry restarts from the checkpoint of that epoch, and may end
+        earlier than the failed attempt got: its later rows must not stay). Returns how many were dropped."""
+        rows = self.epochs.get(trial_id, {})
+        stale = [e for e in rows if e > epoch]
+        for e in stale:
+            del rows[e]
+        if stale:
+            self._write_trial_epochs(trial_id)
+        return len(stale)
+
     def _write_trial_epochs(self, trial_id: str) -> None:
-        rows = [self.epochs[trial_id][e] for e in sorted(self.epochs[trial_id])]
-        self.storage.write_table(to_table(rows, EPOCH_SCHEMA), EPOCHS_DIR, f"{trial_id}.parquet")
+        self.pending.add(trial_id)
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write everything pending; True when nothing is left to write."""
+        for trial_id in sorted(p for p in self.pending if p != TRIALS_FILE):
+            rows = [self.epochs[trial_id][e] for e in sorted(self.epochs.get(trial_id, {}))]
+            if not self._try(self.storage.write_table, to_table(rows, EPOCH_SCHEMA), EPOCHS_DIR, f"{trial_id}.parquet"):
+                return False
+            self.pending.discard(trial_id)
+        if TRIALS_FILE in self.pending:
+            if not self._try(self.storage.write_table, to_table(list(self.trials.values()), TRIAL_SCHEMA), TRIALS_FILE):
+                return False
+            self.pending.discard(TRIALS_FILE)
+        return True
+
+    def _try(self, write, *args) -> bool:
+        try:
+            write(*args)
+        except OSError as exc:
+            if self.failure is None:
+                warnings.warn(
+                    f"mosaic-sweep: results could not be written to {self.storage.display} ({exc}); they are kept in "
+                    f"memory and written as soon as storage works again",
+                    ResultsNotWritten,
+                    stacklevel=3,
+                )
+            self.failure = str(exc)
+            return False
+        if self.failure is not None:
+            warnings.warn(
+                f"mosaic-sweep: results written again to {self.storage.display}", ResultsNotWritten, stacklevel=3
+            )
+            self.failure = None
+        return True
 
     def set_trial(
         self, trial_id: str, config: dict, status: str, error: str | None = None, wall_s: float | None = None
@@ -183,7 +262,8 @@ class ResultsWriter:
         if ref is not None:
             entry.update(ref_train_acc=ref.train_acc, ref_test_acc=ref.test_acc, ref_source=ref.source)
         self.trials[trial_id] = entry
-        self.storage.write_table(to_table(list(self.trials.values()), TRIAL_SCHEMA), TRIALS_FILE)
+        self.pending.add(TRIALS_FILE)
+        self.flush()
 
 
 def clean_error(text: str | None) -> str | None:
@@ -227,7 +307,7 @@ def read_run(run: str, results_dir: str) -> RunData:
         else EPOCH_SCHEMA.empty_table().to_pandas()
     )
     trials = (
-        storage.read_table(TRIALS_FILE).cast(TRIAL_SCHEMA).to_pandas()
+        conform(storage.read_table(TRIALS_FILE), TRIAL_SCHEMA).to_pandas()
         if storage.exists(TRIALS_FILE)
         else TRIAL_SCHEMA.empty_table().to_pandas()
     )
@@ -258,12 +338,16 @@ def read_runs(runs: list[str], results_dir: str) -> list[RunData]:
     return data
 
 
-def find_checkpoint(storage: RunStorage, trial_id: str) -> str | None:
-    """The trial's newest checkpoint folder (highest checkpoint_NNNNNN under tune/<trial folder>/), or None."""
+def find_final_state(storage: RunStorage, trial_id: str) -> str | None:
+    """The state file of the trial's newest checkpoint, or None: tune/<trial folder>/checkpoint_NNNNNN/state.pt,
+    or for a configuration trained in a pack, <pack folder>/checkpoint_NNNNNN/members/<trial_id>.pt (both in
+    StageWiseTrainer's format). A checkpoint_NNNNNN/history.json beside it holds the epochs so far."""
+    pack_id = pack_of(trial_id)
+    folder_id, state = (trial_id, STATE_FILE) if pack_id is None else (pack_id, f"{MEMBERS}/{trial_id}.pt")
     trial_dirs = [
         i
         for i in _children(storage.fs, storage.path(TUNE_DIR))
-        if i.type == pafs.FileType.Directory and i.base_name.rsplit("-", 1)[-1] == trial_id
+        if i.type == pafs.FileType.Directory and i.base_name.rsplit("-", 1)[-1] == folder_id
     ]
     checkpoints = [
         i
@@ -273,12 +357,11 @@ def find_checkpoint(storage: RunStorage, trial_id: str) -> str | None:
         and i.base_name.startswith(CHECKPOINT_PREFIX)
         and i.base_name[len(CHECKPOINT_PREFIX) :].isdigit()
     ]
-    checkpoints = [
-        c for c in checkpoints if storage.fs.get_file_info(f"{c.path}/{STATE_FILE}").type == pafs.FileType.File
-    ]
-    if not checkpoints:
+    states = [f"{c.path}/{state}" for c in checkpoints]
+    states = [s for s in states if storage.fs.get_file_info(s).type == pafs.FileType.File]
+    if not states:
         return None
-    return max(checkpoints, key=lambda i: int(i.base_name[len(CHECKPOINT_PREFIX) :])).path
+    return max(states, key=lambda s: int(s.split(CHECKPOINT_PREFIX)[-1].split("/")[0]))
 
 
 def _children(fs: pafs.FileSystem, path: str) -> list[pafs.FileInfo]:

@@ -71,8 +71,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--max-failures",
         type=non_negative_int,
-        default=2,
-        help="retries of a failed trial, each from its last checkpoint (default: 2)",
+        default=None,
+        help="retries of a failed trial, each from its last checkpoint (default: 2; a resumed run keeps its own)",
     )
     p.add_argument(
         "--checkpoint-every",
@@ -90,6 +90,21 @@ def add_parser(sub) -> None:
         "repeatable; keys as `mosaic-sweep train --help` lists them",
     )
     p.add_argument(
+        "--pack",
+        type=pack_option,
+        default="auto",
+        metavar="N|auto",
+        help="configurations trained together in one Ray trial (one fused forward/backward per batch on one GPU): "
+        "auto (default) packs a run's configurations over the cluster's GPUs, and means 1 on CPU; 1 turns it off",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "tf32", "bf16"],
+        default=None,
+        help="float32 math on CUDA GPUs: fp32 (strict, the default), tf32, bf16 autocast; recorded per row; "
+        "the same as --set precision=...",
+    )
+    p.add_argument(
         "--logger",
         choices=["wandb", "mlflow"],
         default=None,
@@ -99,6 +114,15 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run NAME")
     p.add_argument("--progress-every", type=positive_float, default=10.0, help="seconds between progress lines")
     p.set_defaults(func=run_space)
+
+
+def pack_option(text: str) -> str | int:
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be auto or a positive integer, got {text}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, object]:
@@ -116,7 +140,10 @@ def parse_assignment(text: str) -> tuple[str, object]:
 
 def request_from_args(args: argparse.Namespace) -> SweepRequest:
     values = {f.name: getattr(args, f.name) for f in fields(SweepRequest) if hasattr(args, f.name)}
-    return SweepRequest(**{**values, "overrides": dict(args.overrides or [])})
+    overrides = dict(args.overrides or [])
+    if args.precision is not None:
+        overrides["precision"] = args.precision
+    return SweepRequest(**{**values, "overrides": overrides})
 
 
 def run_space(args: argparse.Namespace, trainable_fn=None) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -52,8 +54,14 @@ class RunStorage:
             write(final)
             return
         tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-        write(tmp)
-        self.fs.move(tmp, final)
+        try:
+            write(tmp)
+            fsync(tmp)  # the data is on disk before the rename makes it the file: a crash leaves old or new
+            self.fs.move(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(tmp)  # no temporary left behind, whatever failed
+            raise
 
     def write_table(self, table: pa.Table, *parts: str) -> None:
         self._write_atomically(lambda path: pq.write_table(table, path, filesystem=self.fs), *parts)
@@ -67,6 +75,29 @@ class RunStorage:
                 out.write(json.dumps(data, indent=2).encode())
 
         self._write_atomically(write, *parts)
+
+    def claim(self, data: dict, *parts: str) -> bool:
+        """Create the file with `data` only if it does not exist yet: False when another writer has it.
+
+        Local disks and NFS: an exclusive create (O_EXCL), so of two drivers starting the same run one wins.
+        Object stores have no exclusive put here: a check, then a put (a race of the two in the same second
+        remains possible there)."""
+        if self.remote:
+            if self.exists(*parts):
+                return False
+            self.write_json(data, *parts)
+            return True
+        path = self.path(*parts)
+        self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(data, indent=2))
+            out.flush()
+            os.fsync(out.fileno())
+        return True
 
     def read_json(self, *parts: str) -> dict:
         with self.fs.open_input_stream(self.path(*parts)) as stream:
@@ -90,3 +121,20 @@ def redact(uri: str) -> str:
         return uri
     parts = urlsplit(uri)
     return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+def fsync(path: str) -> None:
+    """Flush a local file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+URI_SECRETS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@\s]+@)?(?P<rest>[^\s?'\"]*)(?:\?[^\s'\"]*)?")
+
+
+def redact_text(text: str) -> str:
+    """Every URI in a message without user info (credentials) and query (options that may hold keys)."""
+    return URI_SECRETS.sub(lambda m: m["scheme"] + m["rest"], text)

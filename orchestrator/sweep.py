@@ -8,18 +8,27 @@ Two steps: `plan_sweep` checks everything that can be checked before Ray starts 
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
+import re
+import signal
+import threading
 import time
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 
 from search_spaces import SearchSpace, SpaceFileError, resolve_space
+from trainables import TrainConfig
+from trainables.tune_trial import PACK_KEY
 
 from .cli_args import load_images
 from .errors import RunFailed, UsageError
-from .results import FINISHED, RUN_FILE, ResultsWriter
+from .results import EPOCHS_DIR, FINISHED, RUN_FILE, TUNE_DIR, ResultsWriter
 from .storage import RunStorage, redact
 
 DEFAULT_SCALE = "paper"
+DEFAULT_MAX_FAILURES = 2
+RUN_NAME = re.compile(r"[A-Za-z0-9._-]+")
 LOGGERS = ("wandb", "mlflow")
 
 
@@ -43,11 +52,12 @@ class SweepRequest:
     gpus_per_trial: float | None = None
     cpus_per_trial: float = 1.0
     max_concurrent: int | None = None
-    max_failures: int = 2
+    max_failures: int | None = None  # retries per trial; None: 2, or on --resume the run's own
     checkpoint_every: int = 5
     resume: bool = False
     progress_every: float = 10.0
     logger: str | None = None  # "wandb" or "mlflow": Ray Tune's integration, an optional extra
+    pack: str | int = "auto"  # configurations per packed trial: "auto" (GPU: one pack per GPU; CPU: 1) or N
 
     def recorded(self) -> dict:
         """The options as run.json records them: flags only (tokens live in the environment), the storage
@@ -96,21 +106,29 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
     except ValueError as exc:
         raise UsageError(f"--set: {exc}") from None
     scale, seeds, only = request.scale, request.seeds, request.only
-    name = request.name or f"{full_space.name}-{scale or DEFAULT_SCALE}"
+    name = request.name if request.name is not None else f"{full_space.name}-{scale or DEFAULT_SCALE}"
+    if not RUN_NAME.fullmatch(name) or name in (".", ".."):
+        raise UsageError(f"run name {name!r}: use letters, digits, '.', '_' and '-' only (a folder name, not a path)")
     storage = RunStorage.child(request.results_dir, name)
     if request.resume:
         if not storage.exists(RUN_FILE):
-            raise UsageError(f"nothing to resume: no run {name!r} in {request.results_dir}")
+            raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
         stored = storage.read_json(RUN_FILE)
         if stored["space"] != full_space.name or (scale is not None and scale != stored["scale"]):
             raise UsageError(
                 f"run {name!r} is space {stored['space']} at scale {stored['scale']}; resume it with those"
             )
         scale, seeds, only = stored["scale"], stored["seeds"], stored.get("only")  # it continues as it started
+        started = (stored.get("options") or {}).get("max_failures")
+        if request.max_failures is not None and started is not None and request.max_failures != started:
+            raise UsageError(
+                f"--max-failures {request.max_failures}: run {name!r} was started with {started}, and Ray's restore "
+                f"keeps it; leave it out to resume"
+            )
     elif storage.exists(RUN_FILE):
         raise UsageError(
-            f"run {name!r} already exists in {request.results_dir}: add --resume to continue it, or choose another "
-            f"--name"
+            f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
+            f"another --name"
         )
     scale = scale or DEFAULT_SCALE
     space = full_space
@@ -135,6 +153,8 @@ def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
 
     plan = plan_sweep(request)
     space, name, storage, scale = plan.space, plan.name, plan.storage, plan.scale
+    if request.resume:
+        check_restorable(storage, name)
     if request.address:
         check_reachable(request.address)  # before the seconds spent reading CIFAR-10
     images = load_images(request.data_dir, request.download, verify=not request.no_verify)
@@ -147,17 +167,28 @@ def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
     gpus = request.gpus_per_trial if request.gpus_per_trial is not None else (1.0 if cluster_gpus() > 0 else 0.0)
-    if gpus > cluster_gpus():
-        raise UsageError(f"--gpus-per-trial {gpus:g} but the cluster has {cluster_gpus():g} GPUs")
+    warning = check_gpu_request(gpus, cluster_gpus(), joined=bool(request.address or os.environ.get("RAY_ADDRESS")))
+    if warning:
+        print(f"mosaic-sweep: warning: {warning}", flush=True)
     check_shared_storage(storage, request.results_dir)
 
     if not request.resume:
         created = datetime.now(UTC).isoformat()
-        storage.write_json({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE)
+        if not storage.claim({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE):
+            raise UsageError(f"run {name!r} was just started by another driver in {redact(request.results_dir)}")
     writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
+    size = pack_size(request.pack, space, plan.trials, gpus, cluster_gpus())
+    rows = pack_rows(plan.trials, size)
+    if size > 1:
+        packs = sum(1 for r in rows if PACK_KEY in r)
+        print(
+            f"mosaic-sweep: {len(plan.trials)} configurations as {len(rows)} Ray trials ({packs} packs of up to "
+            f"{size}, one fused forward/backward per batch each)",
+            flush=True,
+        )
     tuner = build_tuner(
         space,
-        plan.trials,
+        rows,
         images,
         storage,
         writer,
@@ -167,21 +198,109 @@ def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
         cpus_per_trial=request.cpus_per_trial,
         gpus_per_trial=gpus,
         max_concurrent=request.max_concurrent,
-        max_failures=request.max_failures,
+        max_failures=request.max_failures if request.max_failures is not None else DEFAULT_MAX_FAILURES,
         checkpoint_every=request.checkpoint_every,
         progress_every=request.progress_every,
         logger=request.logger,
         trainable_fn=trainable_fn,
     )
     started = time.time()
+    interrupted = f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}"
     try:
-        tuner.fit()
-    except KeyboardInterrupt:
+        with TuneInterrupt() as stop:
+            tuner.fit()
+    except KeyboardInterrupt:  # a second Ctrl+C: Tune stops at once
+        raise RunFailed(interrupted, code=130) from None
+    if not request.resume and not writer.flush():
         raise RunFailed(
-            f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}", code=130
-        ) from None
+            f"results could not be written to {storage.display} ({writer.failure}); every epoch is in the "
+            f"checkpoints under {TUNE_DIR}/: fix the storage and continue with --resume --name {name}"
+        )
     writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
+    if stop.received:
+        # Tune stopped every trial and reported them TERMINATED; they did not finish: say so, then say how to go on
+        writer.mark_interrupted()
+        print_final_table(writer, storage, name, time.time() - started, check=False)
+        raise RunFailed(interrupted, code=130)
     return print_final_table(writer, storage, name, time.time() - started)
+
+
+class TuneInterrupt:
+    """Did Tune receive Ctrl+C (SIGINT) during `fit`? Tune ends the experiment gracefully, returns normally and marks
+    the running trials TERMINATED; the only trace is its handler: on the first SIGINT it puts back the handler it
+    found, otherwise its own stays installed. This context notices which, and leaves the handlers as they were."""
+
+    def __enter__(self):
+        self.main = threading.current_thread() is threading.main_thread()
+        self.saved = signal.getsignal(signal.SIGINT) if self.main else None
+        self.received = False
+        return self
+
+    def __exit__(self, *exc):
+        if self.main and not os.environ.get("TUNE_DISABLE_SIGINT_HANDLER"):
+            self.received = signal.getsignal(signal.SIGINT) is self.saved
+            signal.signal(signal.SIGINT, self.saved)
+        return False
+
+
+# Members of one automatic pack: Tables 1 + 2 over 5 seeds fit one GPU (benchmarks/gpu_throughput.py).
+MAX_AUTO_PACK = 80
+
+
+def pack_size(pack: str | int, space: SearchSpace, trials: list[dict], gpus_per_trial: float, gpus: float) -> int:
+    """How many configurations one Ray trial trains. `auto`: on GPUs, all packable ones spread evenly over the
+    GPUs the trials can hold at once (at most MAX_AUTO_PACK each); on CPU 1, since packing does not pay there
+    (benchmarks/gpu_throughput.py). Searches (ASHA stops trials one by one) always run one per trial."""
+    if space.searcher is not None:
+        return 1
+    if pack != "auto":
+        return int(pack)
+    if gpus_per_trial <= 0 or gpus <= 0:
+        return 1
+    from trainables.packed import packable
+
+    slots = max(1, int(gpus // gpus_per_trial))
+    n = sum(packable(TrainConfig.from_flat(t)) for t in trials)
+    return max(1, min(MAX_AUTO_PACK, math.ceil(n / slots)))
+
+
+def pack_rows(trials: list[dict], size: int) -> list[dict]:
+    """The rows Ray Tune runs: a configuration alone, or {"pack": [its members]} (trainables.packed.plan_packs
+    groups compatible configurations; the rest, e.g. RMSprop rows, stay alone)."""
+    if size <= 1:
+        return list(trials)
+    from trainables.packed import plan_packs
+
+    packs = plan_packs([TrainConfig.from_flat(t) for t in trials], size)
+    return [trials[p[0]] if len(p) == 1 else {PACK_KEY: [trials[i] for i in p]} for p in packs]
+
+
+def check_gpu_request(gpus_per_trial: float, gpus: float, joined: bool) -> str | None:
+    """More GPUs per trial than the cluster has: refused for this process's own Ray (it never grows); a warning
+    for a cluster joined by address, which may autoscale (its GPU workers join once trials ask for them)."""
+    if gpus_per_trial <= gpus:
+        return None
+    if not joined:
+        raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {gpus:g} GPUs")
+    return (
+        f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {gpus:g} GPUs now; trials wait until the "
+        f"autoscaler adds GPU nodes"
+    )
+
+
+def check_restorable(storage: RunStorage, name: str) -> None:
+    """--resume continues what Ray can restore; a folder with results but no restorable experiment (its Tune
+    state lost) is refused rather than overwritten by a fresh experiment beside the old rows."""
+    from ray import tune
+
+    fs = storage.fs if storage.remote else None
+    if not tune.Tuner.can_restore(storage.path(TUNE_DIR), storage_filesystem=fs) and storage.list_parquet_files(
+        EPOCHS_DIR
+    ):
+        raise UsageError(
+            f"cannot resume run {name!r}: it holds results but Ray's experiment state under {TUNE_DIR}/ is missing "
+            f"or unreadable; start it again under another --name"
+        )
 
 
 def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
@@ -194,14 +313,15 @@ def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
     if missing:
         alive = sum(1 for n in ray.nodes() if n.get("Alive"))
         raise UsageError(
-            f"results folder {results_dir} is not shared: {len(missing)} of {alive} Ray nodes cannot "
+            f"results folder {redact(results_dir)} is not shared: {len(missing)} of {alive} Ray nodes cannot "
             f"see it (node {missing[0][:12]}...); on a multi-node cluster pass --storage with an NFS "
             f"path every node mounts, or s3://bucket/prefix"
         )
 
 
-def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, seconds: float) -> int:
-    """Print one line per trial; 0 when every trial finished, else RunFailed (exit 1) naming the first few."""
+def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, seconds: float, check: bool = True) -> int:
+    """Print one line per trial; 0 when every trial finished, else (with `check`) RunFailed (exit 1) naming the
+    first few."""
     rows = sorted(writer.trials.values(), key=lambda r: (r.get("experiment") or "", r.get("seed") or 0))
     print(
         f"\n{'experiment':<28} {'seed':>4} {'status':<10} {'outcome':<13} {'epochs':>6} {'train':>6} {'test':>6}"
@@ -216,7 +336,7 @@ def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, sec
         )
     bad = [r for r in rows if r["status"] != "TERMINATED" or r.get("outcome") not in FINISHED]
     print(f"\n{len(rows) - len(bad)}/{len(rows)} trials finished in {seconds:.0f}s; results: {storage.display}")
-    if bad:
+    if bad and check:
         details = "; ".join(
             f"{r.get('experiment')} seed {r.get('seed')}: {r.get('error') or r.get('outcome')}" for r in bad[:5]
         )

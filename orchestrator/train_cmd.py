@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from trainables import StageWiseTrainer, TrainConfig
+from trainables import StageWiseTrainer, StateMismatch, TrainConfig
 from trainables.config import FLAT_FIELDS
 from trainables.metrics import FOCUS, FOCUS_NAMES, PASSES
 
@@ -52,7 +52,15 @@ def run_train(args: argparse.Namespace) -> int:
     images = load_images(args.data_dir, args.download, verify=not args.no_verify)
     trainer = StageWiseTrainer(config, images, args.device)
     if args.state is not None and args.state.exists():
-        trainer.load(args.state)
+        try:
+            trainer.load(args.state)
+        except StateMismatch as exc:
+            raise UsageError(f"cannot resume from {args.state}: {exc}") from None
+        except Exception as exc:  # truncated or corrupt: torch and pickle raise many kinds
+            raise UsageError(
+                f"cannot resume from {args.state}: the file is unreadable ({type(exc).__name__}); it was not written "
+                f"whole (a crash of an older version?) or is not a training state: delete it to start over"
+            ) from None
     bar = tqdm(total=config.schedule.epochs, initial=trainer.epoch, unit="epoch", dynamic_ncols=True)
     row = trainer.history[-1] if trainer.history else {}
     for row in trainer.epochs():

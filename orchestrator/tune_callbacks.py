@@ -11,7 +11,7 @@ from ray.tune.logger import TBXLoggerCallback
 from ray.tune.result import AUTO_RESULT_KEYS, DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRAINING_ITERATION, TRIAL_ID
 
 from trainables.metrics import all_metric_names
-from trainables.tune_trial import HISTORY_FILE, flat_config, trial_config
+from trainables.tune_trial import HISTORY_FILE, MEMBERS, PACK_KEY, flat_config, trial_config, trial_members
 
 from .results import EPOCH_SCHEMA, PLACEMENT_KEYS, ResultsWriter, clean_error
 
@@ -24,8 +24,26 @@ def epoch_row(result: dict) -> dict:
     return {k: v for k, v in result.items() if k not in TUNE_KEYS}
 
 
+def configurations(trial) -> list[tuple[str, dict]]:
+    """(trial id, flat row) of each configuration a Ray trial trains; a pack's members carry its pack_id."""
+    members = trial_members(trial.config, trial.trial_id)
+    if PACK_KEY not in flat_config(trial.config):
+        return members
+    return [(trial_id, {**row, "pack_id": trial.trial_id}) for trial_id, row in members]
+
+
+def epoch_rows(trial, result: dict) -> list[tuple[str, dict]]:
+    """(trial id, epoch row) of each configuration in one reported result (a pack reports all its members)."""
+    if MEMBERS not in result:
+        return [(trial.trial_id, epoch_row(result))]
+    return [
+        (trial_id, {**row, "time_total_s": result.get("time_total_s")}) for trial_id, row in result[MEMBERS].items()
+    ]
+
+
 class ParquetCallback(tune.Callback):
-    """Every reported epoch becomes a Parquet row at once; trial status changes update trials.parquet."""
+    """Every reported epoch becomes a Parquet row at once (one per configuration, packed or not); trial status
+    changes update trials.parquet."""
 
     def __init__(self, writer: ResultsWriter):
         self.writer = writer
@@ -35,58 +53,86 @@ class ParquetCallback(tune.Callback):
         # Tune pickles callbacks with the experiment; a restored run must start from what is on disk now.
         self.writer.reload()
 
+    def _set(self, trial, status: str, error: str | None = None, wall_s: float | None = None) -> None:
+        for trial_id, row in configurations(trial):
+            self.writer.set_trial(trial_id, row, status, error=error, wall_s=wall_s)
+
     def on_trial_start(self, iteration, trials, trial, **info):
         self.started.setdefault(trial.trial_id, time.time())
-        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RUNNING")
+        self._set(trial, "RUNNING")
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.writer.add_epoch(trial.trial_id, epoch_row(result))
-        if result.get("epoch") == 1 or result.get("outcome") != "running":
-            self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RUNNING")
+        rows = dict(configurations(trial))
+        for trial_id, row in epoch_rows(trial, result):
+            self.writer.add_epoch(trial_id, row)
+            if row.get("epoch") == 1 or row.get("outcome") != "running":
+                self.writer.set_trial(trial_id, rows[trial_id], "RUNNING")
 
     def on_trial_recover(self, iteration, trials, trial, **info):
-        error = clean_error(trial.get_error()) if hasattr(trial, "get_error") else None
-        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "RETRYING", error=error)
+        # The retry starts from the last checkpoint: rows after it belong to the failed attempt. Drop them, or a
+        # retry that ends earlier (divergence, ASHA, GPU non-determinism) would leave them behind.
+        saved = self._histories(trial)
+        for trial_id, _ in configurations(trial):
+            history = saved.get(trial_id, [])
+            self.writer.drop_after(trial_id, int(history[-1]["epoch"]) if history else 0)
+        self._set(trial, "RETRYING", error=clean_error(trial.get_error()) if hasattr(trial, "get_error") else None)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self._fill_gaps(trial)
-        self.writer.set_trial(trial.trial_id, flat_config(trial.config), "TERMINATED", wall_s=self._wall(trial))
+        self._set(trial, "TERMINATED", wall_s=self._wall(trial))
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.writer.set_trial(
-            trial.trial_id,
-            flat_config(trial.config),
-            "ERROR",
-            error=clean_error(trial.get_error()) or "trial failed",
-            wall_s=self._wall(trial),
-        )
+        self._set(trial, "ERROR", error=clean_error(trial.get_error()) or "trial failed", wall_s=self._wall(trial))
 
     def on_experiment_end(self, trials, **info):
         # Trials that never started, or were cut off by an interrupt, still get a row with their status.
         for trial in trials:
-            known = self.writer.trials.get(trial.trial_id)
-            if known is None or known["status"] != trial.status:
-                error = clean_error(trial.get_error()) if trial.status == "ERROR" else None
-                self.writer.set_trial(trial.trial_id, flat_config(trial.config), trial.status, error=error)
+            for trial_id, row in configurations(trial):
+                known = self.writer.trials.get(trial_id)
+                if known is None or known["status"] != trial.status:
+                    error = clean_error(trial.get_error()) if trial.status == "ERROR" else None
+                    self.writer.set_trial(trial_id, row, trial.status, error=error)
+        if not self.writer.flush():
+            print(
+                f"mosaic-sweep: error: results of {len(self.writer.pending)} trials could not be written "
+                f"({self.writer.failure}); the checkpoints under tune/ hold every epoch: fix the storage and "
+                f"continue with --resume",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _wall(self, trial) -> float | None:
         start = self.started.get(trial.trial_id)
         return time.time() - start if start else None
 
-    def _fill_gaps(self, trial) -> None:
-        """The final checkpoint holds the whole history: add any epoch the driver never received."""
+    @staticmethod
+    def _histories(trial) -> dict[str, list]:
+        """{trial id: epoch rows} from the trial's last checkpoint (a pack's holds one history per member)."""
         checkpoint = trial.checkpoint
         if checkpoint is None:
-            return
+            return {}
         try:
             with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{HISTORY_FILE}") as stream:
-                history = json.loads(stream.readall().decode())
+                saved = json.loads(stream.readall().decode())
         except (OSError, ValueError):
+            return {}
+        return saved if isinstance(saved, dict) else {trial.trial_id: saved}
+
+    def _fill_gaps(self, trial) -> None:
+        """The final checkpoint holds the whole history: add any epoch the driver never received."""
+        saved = self._histories(trial)
+        if not saved:
             return
-        train_config, identity = trial_config(trial.config)
         last = trial.last_result or {}
-        fixed = {**identity, **train_config.to_flat(), **{k: last.get(k) for k in PLACEMENT_KEYS}}
-        self.writer.fill_from_history(trial.trial_id, history, fixed)
+        last_rows = dict(epoch_rows(trial, last)) if last else {}
+        for trial_id, row in configurations(trial):
+            history = saved.get(trial_id, [])
+            train_config, identity = trial_config(row)
+            where = last_rows.get(trial_id, last)
+            fixed = {**identity, **train_config.to_flat(), **{k: where.get(k) for k in PLACEMENT_KEYS}}
+            if "pack_id" in row:
+                fixed["pack_id"] = row["pack_id"]
+            self.writer.fill_from_history(trial_id, history, fixed)
 
 
 # What TensorBoard shows per trial and epoch: the metrics, not the config (that goes to TensorBoard's hparams).
@@ -94,15 +140,26 @@ TENSORBOARD_SCALARS = (*all_metric_names(), "lr_what", "lr_where", "mosaics_per_
 PHASES = ("what", "where")
 
 
+def tensorboard_scalars(row: dict) -> dict:
+    scalars = {k: row[k] for k in TENSORBOARD_SCALARS if isinstance(row.get(k), (int, float))}
+    if isinstance(row.get("phase"), str):
+        scalars.update({f"phase_{p}": int(row["phase"] in (p, "both")) for p in PHASES})
+    return scalars
+
+
 class TensorBoardCallback(TBXLoggerCallback):
     """Tune's own TensorBoard logger (event files in each trial's folder under the run's tune/), given only the
-    per-epoch metrics, learning rates and which network trained (phase_what / phase_where 1 or 0)."""
+    per-epoch metrics, learning rates and which network trained (phase_what / phase_where 1 or 0). A pack's
+    members appear as <experiment>-seed<s>/<metric> in its folder."""
 
     def log_trial_result(self, iteration: int, trial, result: dict):
-        scalars = {k: result[k] for k in TENSORBOARD_SCALARS if isinstance(result.get(k), (int, float))}
-        phase = result.get("phase")
-        if isinstance(phase, str):
-            scalars.update({f"phase_{p}": int(phase in (p, "both")) for p in PHASES})
+        if MEMBERS in result:
+            scalars = {
+                f"{str(row.get('experiment')).replace('/', '-')}-seed{row.get('seed')}": tensorboard_scalars(row)
+                for row in result[MEMBERS].values()
+            }
+        else:
+            scalars = tensorboard_scalars(result)
         super().log_trial_result(iteration, trial, {**scalars, TRAINING_ITERATION: result[TRAINING_ITERATION]})
 
 
@@ -121,13 +178,17 @@ class ProgressCallback(tune.Callback):
         self.first_epochs: int | None = None
         self.epochs: dict[str, int] = {}
         self.test_acc: dict[str, tuple[float, str]] = {}  # trial -> (current test accuracy, experiment label)
+        self.ended: set[str] = set()  # configurations whose last epoch has been reported
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.epochs[trial.trial_id] = int(result.get("epoch", 0))
-        if isinstance(result.get("test_acc"), float) and result["test_acc"] == result["test_acc"]:
-            self.test_acc[trial.trial_id] = (result["test_acc"], str(result.get("experiment", trial.trial_id)))
+        for trial_id, row in epoch_rows(trial, result):  # per configuration: a pack counts all its members
+            self.epochs[trial_id] = int(row.get("epoch", 0))
+            if row.get("outcome") != "running":
+                self.ended.add(trial_id)
+            if isinstance(row.get("test_acc"), float) and row["test_acc"] == row["test_acc"]:
+                self.test_acc[trial_id] = (row["test_acc"], str(row.get("experiment", trial_id)))
         if self.first_epochs is None:
-            self.first_epochs = sum(self.epochs.values()) - 1
+            self.first_epochs = sum(self.epochs.values()) - len(epoch_rows(trial, result))
 
     def on_step_end(self, iteration, trials, **info):
         if time.time() - self.last_print >= self.every_s:
@@ -141,7 +202,12 @@ class ProgressCallback(tune.Callback):
 
     def print_line(self, trials) -> None:
         self.last_print = time.time()
-        status = [t.status for t in trials]
+        # per configuration (a pack's members count one by one); a member that ended is done while its pack runs
+        status = [
+            "TERMINATED" if t.status == "RUNNING" and trial_id in self.ended else t.status
+            for t in trials
+            for trial_id, _ in configurations(t)
+        ]
         done = sum(self.epochs.values())
         elapsed = time.time() - self.start
         fresh = done - (self.first_epochs or 0)  # epochs run by this driver (a resumed run starts part-way)
@@ -151,7 +217,7 @@ class ProgressCallback(tune.Callback):
         elif self.total_epochs <= done:
             eta = "0s"
         print(
-            f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(trials)} done, "
+            f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(status)} done, "
             f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
             f" | epochs {done}/{self.total_epochs} | ETA {eta}{self.accuracy_text()}",
             file=sys.stdout,

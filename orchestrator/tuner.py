@@ -7,7 +7,7 @@ import os
 from search_spaces import SearchSpace
 from trainables import CifarImages
 
-from .results import TUNE_DIR, ResultsWriter, trial_dirname
+from .results import TUNE_DIR, ResultsWriter, pack_dirname, trial_dirname
 from .storage import RunStorage
 
 
@@ -95,9 +95,11 @@ def build_tuner(
 
 
 def trial_folder(trial) -> str:
-    from trainables.tune_trial import flat_config
+    from trainables.tune_trial import PACK_KEY, flat_config
 
     config = flat_config(trial.config)
+    if PACK_KEY in config:
+        return pack_dirname(len(config[PACK_KEY]), trial.trial_id)
     return trial_dirname(config.get("experiment", "trial"), config.get("seed", 0), trial.trial_id)
 
 

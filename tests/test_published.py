@@ -23,7 +23,7 @@ from orchestrator.published import (
     results_section,
     run_folders,
 )
-from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_checkpoint, read_runs
+from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_final_state, read_runs
 from orchestrator.storage import RunStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,13 +83,15 @@ def test_final_checkpoint_matches_parquet(folder):
     trials, epochs = _tables(folder)
     storage = RunStorage(str(folder))
     for trial_id in trials["trial_id"]:
-        checkpoint = find_checkpoint(storage, trial_id)
-        assert checkpoint is not None, f"{folder.name}: no checkpoint of {trial_id} under tune/"
-        state = torch.load(Path(checkpoint) / "state.pt", map_location="cpu", weights_only=True)
+        state_file = find_final_state(storage, trial_id)
+        assert state_file is not None, f"{folder.name}: no checkpoint of {trial_id} under tune/"
+        checkpoint = Path(state_file).parent
+        state = torch.load(state_file, map_location="cpu", weights_only=True)
         last = epochs[epochs["trial_id"] == trial_id].sort_values("epoch").iloc[-1]
         assert state["epoch"] == state["history"][-1]["epoch"] == last["epoch"]
         assert state["history"][-1]["test_acc"] == pytest.approx(last["test_acc"], abs=1e-12)
-        history = json.loads((Path(checkpoint) / "history.json").read_text())
+        history = json.loads((checkpoint / "history.json").read_text())
+        history = history[trial_id] if isinstance(history, dict) else history  # a pack's: one per member
         assert history[-1]["epoch"] == last["epoch"]
 
 

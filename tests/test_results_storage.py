@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,3 +71,20 @@ def test_every_config_key_metric_and_placement_key_has_a_column():
         assert set(all_metric_names()) <= names and set(PLACEMENT_FIELDS) <= names
     assert EPOCH_SCHEMA.field("plateau").type == pa.bool_() and EPOCH_SCHEMA.field("k").type == pa.int64()
     assert EPOCH_SCHEMA.field("stop_train_loss").type == pa.float64()
+
+
+def test_runs_written_by_an_older_version_still_read_and_report(tmp_path):
+    """tests/data/golden-table1-1-smoke was written before pack_id and precision existed (a literal old schema):
+    it reads with today's schema (the new columns null) and reports."""
+    from conftest import exit_code
+
+    from orchestrator.results import read_run
+
+    golden = Path(__file__).parent / "data" / "golden-table1-1-smoke"
+    assert "pack_id" not in pq.read_schema(golden / "trials.parquet").names
+    data = read_run(str(golden), "results")
+    assert len(data.trials) == 1 and len(data.epochs) == 8
+    assert data.trials.pack_id.isna().all() and data.epochs.precision.isna().all()
+    assert list(data.epochs.sort_values("epoch").test_acc.round(3)) == [0.31] * 8
+    assert exit_code(["report", str(golden), "--attention", "0", "--out", str(tmp_path / "report")]) == 0
+    assert "table1/1" in (tmp_path / "report" / "report.md").read_text()

@@ -51,6 +51,7 @@ def assert_complete(run_dir, expected_epochs: dict):
 
 
 GOLDEN = Path(__file__).parent / "data" / "golden-table1-1-smoke"
+ADDED_SINCE = {"pack_id", "precision"}  # columns added after the golden files were written (issue 9)
 # Columns that name the run (the golden run was `table1`, this one `tables`), the attempt or the machine, or time
 # it: everything else is a result.
 NOT_RESULTS = {"run", "space", "trial_id", "time_total_s", "pid", "node_id", "node_ip", "hostname", "wall_s", *TIMING}
@@ -65,10 +66,14 @@ def test_smoke_run_files_equal_those_written_before_the_module_refactor(tables_s
     run_dir, code, out = tables_smoke_run
     assert code == 0, out
     golden_epochs = pq.read_table(next((GOLDEN / "epochs").glob("*.parquet")))
-    epochs = pq.read_table(run_dir / "epochs")
-    assert epochs.schema.remove_metadata().equals(golden_epochs.schema.remove_metadata())
     golden_trials = pq.read_table(GOLDEN / "trials.parquet")
-    assert pq.read_schema(run_dir / "trials.parquet").remove_metadata().equals(golden_trials.schema.remove_metadata())
+    for ours, golden in [
+        (pq.read_table(run_dir / "epochs").schema, golden_epochs.schema),
+        (pq.read_schema(run_dir / "trials.parquet"), golden_trials.schema),
+    ]:
+        # the same columns, in the same order, of the same types; plus the columns added since, by name
+        assert [f for f in ours if f.name not in ADDED_SINCE] == list(golden.remove_metadata())
+        assert {f.name for f in ours} - set(golden.names) == ADDED_SINCE
 
     for name, golden, ours in [
         ("epochs", golden_epochs.to_pandas(), read_epochs(run_dir)),
@@ -133,8 +138,11 @@ def flaky(marker_path, fail_at_epoch):
         from ray import tune
 
         real_report = tune.report
+        attempt = 2 if os.path.exists(marker_path) else 1
 
         def report(metrics, checkpoint=None):
+            with open(f"{marker_path}.log", "a") as log:  # which attempt reported which epoch
+                log.write(f"{attempt} {metrics['epoch']}\n")
             real_report(metrics, checkpoint=checkpoint)
             if metrics["epoch"] == fail_at_epoch and not os.path.exists(marker_path):
                 open(marker_path, "w").close()
@@ -172,6 +180,10 @@ def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupte
     assert run_space(args, trainable_fn=flaky(str(marker), fail_at_epoch=7)) == 0
     assert marker.exists()  # the fault happened
     epochs, trials = assert_complete(tmp_path / "out" / "table1-smoke", {"table1/8": 16})
+    reported = [tuple(map(int, line.split())) for line in open(f"{marker}.log")]
+    # the first attempt reported 1..7 and died; the retry started from the epoch-6 checkpoint, not from epoch 1
+    assert [e for a, e in reported if a == 1] == list(range(1, 8))
+    assert [e for a, e in reported if a == 2] == list(range(7, 17))
 
     # epochs 7..: re-run from the epoch-6 checkpoint; the result equals the engine run straight through
     row = get_space("table1").subset(["table1/8"]).trials("smoke")[0]
@@ -260,6 +272,35 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     merged = partial.merge(epochs, on=["trial_id", "epoch"], suffixes=("_before", ""))
     assert len(merged) == len(partial)
     assert (merged.test_acc_before == merged.test_acc).all() and (merged.train_loss_before == merged.train_loss).all()
+
+
+def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, synthetic_cifar_dir, tmp_path):
+    results = tmp_path / "out"
+    # a packed run (two configurations in one Ray trial): --resume continues packs as well
+    argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
+    argv += ["--pack", "2", "--checkpoint-every", "2"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    run_dir, deadline, rows = results / "table1-smoke", time.time() + 120, 0
+    while time.time() < deadline and rows < 3:
+        time.sleep(0.5)
+        try:
+            rows = len(read_epochs(run_dir))
+        except (OSError, ValueError):
+            rows = 0
+    driver.send_signal(signal.SIGINT)  # what Ctrl+C sends
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err.decode()[-2000:]
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith("mosaic-sweep: error: interrupted") and "--resume --name table1-smoke" in last
+    partial = read_epochs(run_dir)
+    assert len(partial) < 24 and partial.pack_id.nunique() == 1
+    assert (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").any()
+    assert main(run_args(synthetic_cifar_dir, results, "table1", "--resume", "--name", "table1-smoke")) == 0
+    epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
+    assert set(epochs.pack_id) == set(partial.pack_id)  # the same pack went on
 
 
 @pytest.mark.parametrize(

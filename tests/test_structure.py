@@ -87,3 +87,14 @@ def test_every_flat_config_key_is_a_train_flag_and_round_trips():
 def test_booleans_are_not_integers_anywhere(make):
     with pytest.raises(ValueError):
         make()
+
+
+def test_in_ci_a_skipped_test_fails(pytester, monkeypatch):
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text())
+    pytester.makepyfile(
+        "import pytest\n\ndef test_needs_data():\n    pytest.skip('official CIFAR-10 copy not present')\n"
+    )
+    monkeypatch.setenv("CI", "true")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
+    monkeypatch.setenv("CI", "false")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(skipped=1)

@@ -5,6 +5,7 @@ from .config import TrainConfig
 from .engine import StageWiseTrainer, StateMismatch, resolve_device
 from .mosaics import MosaicSet, MosaicSpec, build_mosaic_sets
 from .nets import WhatNet, WhereNet
+from .packed import PackedTrainer, packable, plan_packs
 from .schedule import StageSchedule
 
 __all__ = [
@@ -22,4 +23,7 @@ __all__ = [
     "WhatNet",
     "WhereNet",
     "StageSchedule",
+    "PackedTrainer",
+    "packable",
+    "plan_packs",
 ]

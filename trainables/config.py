@@ -16,6 +16,9 @@ from .schedule import StageSchedule
 
 OPTIMIZERS = ("sgd", "rmsprop")
 DTYPES = ("float32", "float64")
+# How float32 math runs on a CUDA GPU: strict IEEE float32, TF32 matmuls and convolutions, or the forward pass
+# under bfloat16 autocast. CPU runs and float64 configurations are unaffected (trainables/precision.py).
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ FLAT_FIELDS = (
     FlatField("stop_train_loss", float, "stop once the training loss is at or below this", optional=True),
     FlatField("batch_size", int, "mosaics per batch"),
     FlatField("dtype", str, "float32 | float64 (strict parity with the original)"),
+    FlatField("precision", str, "float32 math on a CUDA GPU: fp32 (strict) | tf32 | bf16 (autocast); CPU ignores it"),
     FlatField("seed", int, "seed of weight init and batch order"),
     FlatField("foreground", str, "comma-separated foreground classes"),
     FlatField("grid", int, "mosaic is grid x grid CIFAR images"),
@@ -76,6 +80,7 @@ class TrainConfig:
     stop_train_loss: float | None = None  # stop early once the training loss is at or below this
     batch_size: int = 250
     dtype: str = "float32"  # float64 for strict parity with the original
+    precision: str = "fp32"  # float32 math on CUDA; strict unless asked (TF32 is PyTorch's default for convolutions)
     seed: int = 0  # weight init and batch order
 
     def __post_init__(self):
@@ -96,6 +101,8 @@ class TrainConfig:
         require_int(self.batch_size, 1, "batch_size must be a positive integer")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         require_int(self.seed, 0, "seed must be a non-negative integer")
 
     def to_flat(self) -> dict:
@@ -105,6 +112,12 @@ class TrainConfig:
         values.update({flat: getattr(self.mosaic, attr) for flat, attr in MOSAIC_KEYS.items()})
         values["foreground"] = ",".join(self.mosaic.foreground_names)
         return {key: values[key] for key in FLAT_KEYS}
+
+    def differences(self, saved: dict) -> list[str]:
+        """Flat keys where `saved` (a state's config, maybe from an older version without some keys) differs from
+        this config; a key the saved config lacks counts as its default."""
+        defaults, mine = TrainConfig().to_flat(), self.to_flat()
+        return [k for k in FLAT_KEYS if saved.get(k, defaults[k]) != mine[k]] + sorted(set(saved) - set(FLAT_KEYS))
 
     @classmethod
     def from_flat(cls, flat: dict) -> TrainConfig:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
+from . import precision
 from .cifar import CifarImages
 from .config import TrainConfig
 from .metrics import FIELDS, batch_counts, summarize
@@ -107,7 +108,8 @@ class StageWiseTrainer:
         lrs = {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
 
         start = time.perf_counter()
-        train = self._train_pass(active)
+        with precision.float32_math(self.config.precision, self.device, self.dtype):
+            train = self._train_pass(active)
         train_s = time.perf_counter() - start
         self.epoch += 1
         row = {"epoch": self.epoch, "phase": phase, **lrs, **train, "mosaics_per_s": len(self.sets["train"]) / train_s}
@@ -133,6 +135,9 @@ class StageWiseTrainer:
         self.history.append(row)
         return row
 
+    def autocast(self):
+        return precision.autocast(self.config.precision, self.device, self.dtype)
+
     def _train_pass(self, active: tuple[str, ...]) -> dict:
         where, what = self.nets["where"], self.nets["what"]
         train_where = "where" in active
@@ -143,10 +148,11 @@ class StageWiseTrainer:
         counts = torch.zeros(len(FIELDS), dtype=torch.float64, device=self.device)
         for idx in order.split(self.config.batch_size):
             labels, fg = data.label[idx], data.fg_slot[idx]
-            with torch.set_grad_enabled(train_where):
-                weighted, alphas = where(data.patches(idx))
-            logits = what(weighted)
-            loss = F.cross_entropy(logits, labels)
+            with self.autocast():
+                with torch.set_grad_enabled(train_where):
+                    weighted, alphas = where(data.patches(idx))
+                logits = what(weighted)
+            loss = F.cross_entropy(logits.to(self.dtype), labels)
             for opt in self.optimizers.values():  # both, as the original; the frozen one's grads stay None
                 opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -162,8 +168,9 @@ class StageWiseTrainer:
         where, what = self.nets["where"], self.nets["what"]
         counts = torch.zeros(len(FIELDS), dtype=torch.float64, device=self.device)
         for idx in torch.arange(len(data), device=self.device).split(EVAL_BATCH):
-            weighted, alphas = where(data.patches(idx))
-            logits = what(weighted)
+            with precision.float32_math(self.config.precision, self.device, self.dtype), self.autocast():
+                weighted, alphas = where(data.patches(idx))
+                logits = what(weighted).to(self.dtype)
             loss_sum = F.cross_entropy(logits, data.label[idx], reduction="sum")
             counts += batch_counts(logits, alphas, data.label[idx], data.fg_slot[idx], loss_sum)
         return summarize(counts, f"{set_name}_" if prefix is None else prefix)
@@ -186,24 +193,37 @@ class StageWiseTrainer:
     def load_state_dict(self, state: dict) -> None:
         if state.get("format") != STATE_FORMAT:
             raise StateMismatch(f"unsupported training-state format {state.get('format')!r}")
-        if state["config"] != self.config.to_flat():
-            diff = sorted(k for k in state["config"] if state["config"][k] != self.config.to_flat().get(k))
+        diff = self.config.differences(state["config"])
+        if diff:
             raise StateMismatch(f"training state was saved for another configuration (differs in {', '.join(diff)})")
         for name, net in self.nets.items():
             net.load_state_dict(state["nets"][name])
             self.optimizers[name].load_state_dict(state["optimizers"][name])
             if name in self.schedulers:
                 self.schedulers[name].load_state_dict(state["schedulers"][name])
-        self.shuffle.set_state(state["shuffle_rng"])
+        self.shuffle.set_state(state["shuffle_rng"].cpu())  # map_location may have put it on the GPU
         self.epoch = state["epoch"]
         self.outcome = state["outcome"]
         self.history = list(state["history"])
 
     def save(self, path) -> None:
         """Write the state atomically: a reader never sees half a file."""
-        tmp = f"{path}.tmp{os.getpid()}"
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
+        save_atomically(self.state_dict(), path)
 
     def load(self, path) -> None:
         self.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
+
+
+def save_atomically(state: dict, path) -> None:
+    """torch.save to a temporary file, flushed to disk, then renamed over `path`: a crash at any moment leaves
+    the old file or the new one, never half of one."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as out:
+            torch.save(state, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

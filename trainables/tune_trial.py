@@ -1,8 +1,12 @@
-"""The Ray Tune function trainable: a thin shell around StageWiseTrainer.
+"""The Ray Tune function trainable: a thin shell around StageWiseTrainer, or around PackedTrainer for a pack.
 
 It builds the trial's mosaics from the CIFAR images the driver put in the object store once (numpy arrays,
 shared zero-copy by every trial on a node), reports each epoch's metrics with its identity and config, saves the
 full training state every `checkpoint_every` epochs and at the end, and resumes exactly from Ray's checkpoint.
+
+A pack is one Ray trial (one GPU) training several configurations at once. Each configuration keeps a trial id of
+its own (`member_trial_id`): the pack reports {"members": {member trial id: epoch row}} every epoch, and its
+checkpoint holds members/<member trial id>.pt, each in StageWiseTrainer's format (resumable unpacked, too).
 """
 
 from __future__ import annotations
@@ -30,6 +34,27 @@ PLACEMENT_FIELDS = {"device": str, "node_id": str, "node_ip": str, "hostname": s
 DEFAULT_CHECKPOINT_EVERY = 5
 # Grid spaces give Ray one grid_search over whole rows, each row under this key; sampled spaces give flat keys.
 ROW_KEY = "trial"
+PACK_KEY = "pack"  # a pack's row: {"pack": [member rows]}
+MEMBERS = "members"  # a pack's report {"members": {trial id: row}}, and its checkpoint's folder of member states
+
+
+def member_trial_id(pack_trial_id: str, index: int) -> str:
+    """The trial id of a pack's index-th configuration (Parquet files, trials.parquet and checkpoints use it)."""
+    return f"{pack_trial_id}_m{index:02d}"
+
+
+def pack_of(trial_id: str) -> str | None:
+    """The pack trial id of a member's trial id (`member_trial_id`), or None for a trial of its own."""
+    head, sep, tail = trial_id.rpartition("_m")
+    return head if sep and tail.isdigit() else None
+
+
+def trial_members(config: dict, trial_id: str) -> list[tuple[str, dict]]:
+    """(trial id, flat row) of every configuration a Ray trial trains: its own, or each member of its pack."""
+    flat = flat_config(config)
+    if PACK_KEY in flat:
+        return [(member_trial_id(trial_id, k), row) for k, row in enumerate(flat[PACK_KEY])]
+    return [(trial_id, flat)]
 
 
 def grid_rows(rows: list[dict], grid_search) -> dict:
@@ -42,10 +67,9 @@ def flat_config(config: dict) -> dict:
     return {**config.get(ROW_KEY, {}), **{k: v for k, v in config.items() if k != ROW_KEY}}
 
 
-def trial_config(config: dict) -> tuple[TrainConfig, dict]:
-    """Split a Ray trial config into the TrainConfig and the identity labels (experiment, space, ...)."""
-    flat = flat_config(config)
-    return TrainConfig.from_flat(flat), {k: str(flat[k]) for k in IDENTITY_KEYS if k in flat}
+def trial_config(row: dict) -> tuple[TrainConfig, dict]:
+    """Split one configuration's flat row into the TrainConfig and the identity labels (experiment, space, ...)."""
+    return TrainConfig.from_flat(row), {k: str(row[k]) for k in IDENTITY_KEYS if k in row}
 
 
 def placement(device: torch.device) -> dict:
@@ -76,41 +100,52 @@ GAUGE_TAGS = ("run", "experiment", "trial_id")
 
 
 class TrialGauges:
-    """The trial's gauges, set from each epoch row; non-finite values (a diverged loss) are left out."""
+    """The gauges, set from each epoch row and tagged with its run, experiment and trial id; non-finite values
+    (a diverged loss) are left out."""
 
-    def __init__(self, tags: dict):
+    def __init__(self):
         from ray.util.metrics import Gauge
 
-        self.tags = {k: str(tags.get(k, "")) for k in GAUGE_TAGS}
         self.gauges = {
             key: Gauge(f"mosaic_sweep_{name}", description=text, tag_keys=GAUGE_TAGS)
             for name, (key, text) in GAUGES.items()
         }
 
     def set(self, row: dict) -> None:
+        tags = {k: str(row.get(k, "")) for k in GAUGE_TAGS}
         for key, gauge in self.gauges.items():
             value = row.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
-                gauge.set(float(value), tags=self.tags)
+                gauge.set(float(value), tags=tags)
 
 
 def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+    """The trainable: one configuration (StageWiseTrainer), or a pack of them (PackedTrainer)."""
     import ray
     from ray import tune
 
-    train_config, identity = trial_config(config)
-    resources = tune.get_context().get_trial_resources().required_resources
-    torch.set_num_threads(max(1, int(resources.get("CPU", 1))))
+    context = tune.get_context()
+    torch.set_num_threads(max(1, int(context.get_trial_resources().required_resources.get("CPU", 1))))
     device = torch.device("cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu")
+    members = trial_members(config, context.get_trial_id())
+    if PACK_KEY in flat_config(config):
+        _train_pack(members, context.get_trial_id(), images, device, checkpoint_every)
+    else:
+        _train_one(*members[0], images, device, checkpoint_every)
 
+
+def _train_one(trial_id: str, row: dict, images: CifarImages, device: torch.device, checkpoint_every: int) -> None:
+    from ray import tune
+
+    train_config, identity = trial_config(row)
     trainer = StageWiseTrainer(train_config, images, device)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             trainer.load(Path(folder) / STATE_FILE)
 
-    fixed = {**identity, **train_config.to_flat(), "trial_id": tune.get_context().get_trial_id(), **placement(device)}
-    gauges = TrialGauges(fixed)
+    fixed = {**identity, **train_config.to_flat(), "trial_id": trial_id, **placement(device)}
+    gauges = TrialGauges()
     for row in trainer.epochs():
         metrics = {**fixed, **row}
         gauges.set(metrics)
@@ -118,6 +153,46 @@ def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFA
             with tempfile.TemporaryDirectory() as folder:
                 trainer.save(Path(folder) / STATE_FILE)
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(trainer.history))
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(metrics)
+
+
+def _train_pack(
+    members: list[tuple[str, dict]], pack_id: str, images: CifarImages, device: torch.device, checkpoint_every: int
+) -> None:
+    from ray import tune
+
+    from .packed import PackedTrainer
+
+    configs = [trial_config(row) for _, row in members]
+    trainer = PackedTrainer([c for c, _ in configs], images, device, precision=configs[0][0].precision)
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            for k, (trial_id, _) in enumerate(members):
+                state = torch.load(Path(folder) / MEMBERS / f"{trial_id}.pt", map_location="cpu", weights_only=True)
+                trainer.load_member_state_dict(k, state)
+
+    where = placement(device)
+    fixed = [
+        {**identity, **config.to_flat(), "trial_id": trial_id, "pack_id": pack_id, **where}
+        for (trial_id, _), (config, identity) in zip(members, configs)
+    ]
+    gauges = TrialGauges()
+    for rows in trainer.epochs():
+        reported = {members[k][0]: {**fixed[k], **row} for k, row in rows.items()}
+        for row in reported.values():
+            gauges.set(row)
+        metrics = {MEMBERS: reported, "epoch": max(row["epoch"] for row in reported.values())}
+        ended = any(row["outcome"] != "running" for row in reported.values())
+        if trainer.done or ended or metrics["epoch"] % checkpoint_every == 0:
+            with tempfile.TemporaryDirectory() as folder:
+                (Path(folder) / MEMBERS).mkdir()
+                for k, (trial_id, _) in enumerate(members):
+                    torch.save(trainer.member_state_dict(k), Path(folder) / MEMBERS / f"{trial_id}.pt")
+                histories = {trial_id: trainer.members[k].history for k, (trial_id, _) in enumerate(members)}
+                (Path(folder) / HISTORY_FILE).write_text(json.dumps(histories))
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
         else:
             tune.report(metrics)

@@ -1,0 +1,207 @@
+"""Bad input and broken files: one line, a non-zero exit, and nothing already written lost or overwritten."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+from conftest import exit_code
+
+from orchestrator.ray_session import protect_token
+from orchestrator.results import EPOCH_SCHEMA, to_table
+from orchestrator.storage import RunStorage
+from trainables import MosaicSpec, StageSchedule, StageWiseTrainer, StateMismatch, TrainConfig
+
+GOLDEN = Path(__file__).parent / "data" / "golden-table1-1-smoke"
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/abs", ".", "..", "a/b", "sp ace", ""])
+def test_run_names_are_folder_names_not_paths(name, tmp_path, capsys):
+    argv = ["run", "table1", "--name", name, "--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert ("run name" in err or "already exists" in err) and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists() and not (tmp_path / "x").exists()
+
+
+def test_a_run_is_claimed_by_exactly_one_driver(tmp_path):
+    first, second = RunStorage(str(tmp_path / "run")), RunStorage(str(tmp_path / "run"))
+    assert first.claim({"by": "first"}, "run.json")
+    assert not second.claim({"by": "second"}, "run.json")
+    assert json.loads((tmp_path / "run" / "run.json").read_text()) == {"by": "first"}
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    storage = RunStorage(str(tmp_path / "run"))
+    storage.write_table(to_table([{"epoch": 1}], EPOCH_SCHEMA), "epochs", "t.parquet")
+
+    def broken(table, path, filesystem=None):
+        Path(path).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    with pytest.raises(OSError, match="No space left"):
+        storage.write_table(to_table([{"epoch": 2}], EPOCH_SCHEMA), "epochs", "t.parquet")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path / "run" / "epochs") == ["t.parquet"]  # no hidden temporary left
+    assert pq.read_table(tmp_path / "run" / "epochs" / "t.parquet").column("epoch").to_pylist() == [1]
+
+
+def test_the_ray_token_file_is_made_private(tmp_path):
+    token = tmp_path / "auth_token"
+    token.write_text("x" * 64)
+    token.chmod(0o644)
+    protect_token(str(token))
+    assert token.stat().st_mode & 0o777 == 0o600
+    protect_token(str(tmp_path / "missing"))  # no file: nothing to do, no error
+
+
+def small_config(**changes) -> TrainConfig:
+    return TrainConfig(
+        mosaic=MosaicSpec(n_train=60, n_test=30), schedule=StageSchedule("what_first", 1, 2), batch_size=30, **changes
+    )
+
+
+def test_a_state_from_before_a_new_config_field_loads_and_a_real_difference_is_named(fake_images, tmp_path):
+    trainer = StageWiseTrainer(small_config(), fake_images, "cpu")
+    trainer.run_epoch()
+    state = trainer.state_dict()
+    del state["config"]["precision"]  # as written before the field existed: it means the default
+    resumed = StageWiseTrainer(small_config(), fake_images, "cpu")
+    resumed.load_state_dict(state)
+    assert resumed.epoch == 1
+    other = StageWiseTrainer(small_config(what_lr=0.5, precision="tf32"), fake_images, "cpu")
+    with pytest.raises(StateMismatch, match=r"differs in what_lr, precision"):
+        other.load_state_dict(state)
+
+
+def test_train_with_a_truncated_state_file_stops_with_one_line(synthetic_cifar_dir, tmp_path, capsys):
+    state = tmp_path / "state.pt"
+    argv = [
+        "train",
+        "--k",
+        "1",
+        "--epochs",
+        "2",
+        "--n-train",
+        "60",
+        "--n-test",
+        "30",
+        "--batch-size",
+        "30",
+        "--data-dir",
+        str(synthetic_cifar_dir),
+        "--no-verify",
+        "--device",
+        "cpu",
+        "--state",
+        str(state),
+    ]
+    assert exit_code(argv) == 0
+    state.write_bytes(state.read_bytes()[:1000])  # truncated
+    capsys.readouterr()
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot resume from" in err and "unreadable" in err and len(err.splitlines()) == 1
+    torch.save({"format": 1, "config": {"k": 7}}, state)
+    assert exit_code(argv) == 2 and "another configuration" in capsys.readouterr().err
+
+
+def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
+    run = tmp_path / "r" / "table1-smoke"
+    shutil.copytree(GOLDEN, run)  # results, but no tune/ experiment state
+    before = sorted(p.name for p in run.rglob("*"))
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--results-dir", str(tmp_path / "r")]
+    assert exit_code(argv + ["--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot resume run 'table1-smoke'" in err and len(err.splitlines()) == 1
+    assert sorted(p.name for p in run.rglob("*")) == before
+
+
+def test_resume_refuses_a_new_max_failures(tmp_path, capsys):
+    run = tmp_path / "r" / "table1-smoke"
+    shutil.copytree(GOLDEN, run)
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--max-failures", "7"]
+    assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
+    assert "--max-failures 7: run 'table1-smoke' was started with 2" in capsys.readouterr().err
+
+
+class FlakyStorage(RunStorage):
+    """A run folder whose writes fail while `down` is set (a full disk, an object store outage)."""
+
+    down = False
+
+    def write_table(self, table, *parts):
+        if self.down:
+            raise OSError(28, "No space left on device")
+        super().write_table(table, *parts)
+
+
+def test_a_storage_outage_keeps_rows_in_memory_and_writes_them_when_it_ends(tmp_path):
+    from orchestrator.results import ResultsNotWritten, ResultsWriter
+
+    storage = FlakyStorage(str(tmp_path / "run"))
+    writer = ResultsWriter(storage, "run")
+    writer.add_epoch("t1", {"epoch": 1, "test_acc": 0.5})
+    storage.down = True
+    with pytest.warns(ResultsNotWritten, match="kept in memory"):
+        writer.add_epoch("t1", {"epoch": 2, "test_acc": 0.6})
+        writer.add_epoch("t2", {"epoch": 1, "test_acc": 0.7})
+        writer.set_trial("t1", {"experiment": "e"}, "RUNNING")
+    assert writer.pending == {"t1", "t2", "trials.parquet"} and not writer.flush()
+    assert pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").num_rows == 1  # the old file, whole
+    storage.down = False
+    with pytest.warns(ResultsNotWritten, match="written again"):
+        writer.add_epoch("t2", {"epoch": 2, "test_acc": 0.8})
+    assert not writer.pending
+    assert pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").num_rows == 2
+    assert pq.read_table(tmp_path / "run" / "epochs" / "t2.parquet").num_rows == 2
+    assert pq.read_table(tmp_path / "run" / "trials.parquet").num_rows == 1
+    assert not [p for p in (tmp_path / "run").rglob(".*")]  # no temporary left
+
+
+def test_a_retry_drops_the_failed_attempts_rows_after_its_checkpoint(tmp_path):
+    """on_trial_recover: the retry restarts from the checkpoint's epoch; rows after it are the failed attempt's."""
+    from types import SimpleNamespace
+
+    from ray.tune import Checkpoint
+
+    from orchestrator.results import ResultsWriter
+    from orchestrator.tune_callbacks import ParquetCallback
+
+    writer = ResultsWriter(RunStorage(str(tmp_path / "run")), "run")
+    for epoch in range(1, 8):
+        writer.add_epoch("t1", {"epoch": epoch, "test_acc": 0.1 * epoch})
+    folder = tmp_path / "checkpoint_000001"
+    folder.mkdir()
+    (folder / "history.json").write_text(json.dumps([{"epoch": e} for e in range(1, 5)]))
+    trial = SimpleNamespace(
+        trial_id="t1",
+        config={"trial": {"experiment": "e", "k": 1}},
+        checkpoint=Checkpoint.from_directory(str(folder)),
+        get_error=lambda: "boom",
+    )
+    ParquetCallback(writer).on_trial_recover(0, [], trial)
+    assert sorted(pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").column("epoch").to_pylist()) == [1, 2, 3, 4]
+    assert writer.trials["t1"]["status"] == "RETRYING"
+
+
+def test_gpu_requests_above_the_cluster_are_refused_locally_and_awaited_on_a_joined_cluster():
+    from orchestrator.errors import UsageError
+    from orchestrator.sweep import check_gpu_request
+
+    assert check_gpu_request(1, 2, joined=False) is None and check_gpu_request(0, 0, joined=True) is None
+    with pytest.raises(UsageError, match="--gpus-per-trial 1 but the cluster has 0 GPUs"):
+        check_gpu_request(1, 0, joined=False)
+    assert "wait until the autoscaler adds GPU nodes" in check_gpu_request(1, 0, joined=True)
+
+
+def test_credentials_in_a_storage_uri_never_reach_an_error_line(tmp_path, capsys):
+    uri = "s3://minio:secret-key@bucket/sweeps?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1"
+    assert exit_code(["run", "table1", "--resume", "--storage", uri, "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "secret-key" not in captured.err + captured.out and "minio" not in captured.err
+    assert "bucket" in captured.err and len(captured.err.strip().splitlines()) == 1
