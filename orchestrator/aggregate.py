@@ -22,6 +22,8 @@ from trainables.metrics import FOCUS, all_metric_names
 from .results import FINISHED, PLACEMENT_KEYS
 
 TRIAL_KEY = ["run", "trial_id"]
+# The published numbers are for the paper's sizes: only rows at this scale are compared with them.
+PAPER_SCALE = "paper"
 SEED_KEYS = ("seed", "data_seed")
 # Trials that agree on all of these (everything but the seeds) are seeds of one experiment, whichever run
 # or space they come from.
@@ -114,7 +116,7 @@ def _short(value) -> str:
 
 def experiment_summary(results: pd.DataFrame, references: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per experiment: its settings, mean/std/count of the final numbers over its finished trials, the
-    published numbers and our mean minus them, and how many of its trials did not finish.
+    published numbers and our mean minus them (at paper scale only), and how many of its trials did not finish.
 
     `results` is `trial_results(...)`. `references` (optional) has one row per experiment label with any of
     ref_train_acc, ref_test_acc, ref_source and ref_{train,test}_{ftpt,ffpt,ftpf,ffpf}; reference values
@@ -132,15 +134,18 @@ def experiment_summary(results: pd.DataFrame, references: pd.DataFrame | None = 
             not_finished=int((~group["finished"]).sum()),
             seed_list=",".join(str(int(s)) for s in sorted(done["seed"].dropna())),
             train_acc_source=_sources(done["train_acc_source"]),
+            outcomes=_sources(done["outcome"].dropna()),
+            epochs_completed=int(group["epochs_completed"].max()),
         )
-        for name, col in [("train_acc", "train_acc_final"), ("test_acc", "test_acc")]:
+        for name, col in [("train_acc", "train_acc_final"), ("test_acc", "test_acc"), ("val_acc", "val_acc")]:
             row.update(_mean_std(name, done[col]))
         for f in FOCUS:
             row.update(_mean_std(f"train_{f}", done[f"train_{f}_final"]))
             row.update(_mean_std(f"test_{f}", done[f"test_{f}"]))
         row.update(_reference(group, references))
-        row["train_acc_diff"] = row["train_acc_mean"] - row["ref_train_acc"]
-        row["test_acc_diff"] = row["test_acc_mean"] - row["ref_test_acc"]
+        comparable = row.get("scale") == PAPER_SCALE  # other scales: published values for orientation only
+        row["train_acc_diff"] = row["train_acc_mean"] - row["ref_train_acc"] if comparable else math.nan
+        row["test_acc_diff"] = row["test_acc_mean"] - row["ref_test_acc"] if comparable else math.nan
         row["failures"] = "; ".join(describe_problem(r) for _, r in group[~group["finished"]].iterrows())
         rows.append(row)
     return pd.DataFrame(rows)

@@ -72,17 +72,10 @@ def load_run(path: str | Path, results_dir: str = "results") -> tuple[pd.DataFra
     return data.trials, data.epochs
 
 
-def report(
-    *runs: str | Path,
-    out: str | Path | None = None,
-    data_dir: str | None = None,
-    results_dir: str = "results",
-    attention: int | None = None,
-) -> Path:
+def report(*runs: str | Path, out: str | Path | None = None, **options) -> str:
     """`mosaic-sweep report RUN [RUN ...]`: tables, figures and attention pictures of one or more runs (folders,
-    URIs or names under `results_dir`), combined. Returns the report folder (local)."""
-    from . import report_cmd
+    URIs or names under `results_dir`), combined. `options`: results_dir, data_dir, no_verify, attention,
+    mosaics, per_sample_figures, as the command's flags. Returns where the report is (index.html inside)."""
+    from .report_cmd import ReportOptions, make_report
 
-    return report_cmd.make_report(
-        [str(r) for r in runs], out=out, data_dir=data_dir, results_dir=results_dir, attention=attention
-    )
+    return make_report(ReportOptions(tuple(str(r) for r in runs), out=None if out is None else str(out), **options))

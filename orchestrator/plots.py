@@ -1,8 +1,9 @@
-"""The report's figures, one PNG each, drawn on matplotlib's Agg canvas (no display, no pyplot state, so no
-backend to choose and nothing shared between figures).
+"""The report's figures of one experiment (and the primitives the comparison figures share), one PNG each, drawn
+on matplotlib's Agg canvas (no display, no pyplot state, so no backend to choose and nothing shared between figures).
 
 Curves over epochs come from `aggregate.epoch_curves`: a mean per epoch over an experiment's seeds, with a band
-of one standard deviation when there are several. Epochs are shaded by the network that trained in them.
+of one standard deviation when there are several. Epochs are shaded by the network that trained in them. Every
+accuracy axis has a dotted line at chance (1 / classes), every loss axis one at ln(classes).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ FOCUS_LABELS = {
     "ffpf": "FFPF: focus F, prediction F",
 }
 TITLE_WIDTH = 100  # characters of a figure title line
-MARGINS = {"left": 0.09, "right": 0.71, "top": 0.85, "bottom": 0.12}  # room for a two-line title and the legend
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,14 @@ class WrittenFigure:
     caption: str
 
 
-def _new(width: float = 7.0, height: float = 4.2, ncols: int = 1):
+def new_figure(width: float = 7.0, height: float = 4.2, ncols: int = 1):
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, axes
 
 
-def _save(fig: Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, format="png")
 
@@ -87,73 +87,45 @@ def _line(ax, curves: pd.DataFrame, column: str, label: str, colour=None, transf
     return True
 
 
-def _finish(
-    fig, ax, title: str, subtitle: str, ylabel: str, phases: list[Patch], seeds: str, ylim=(-0.02, 1.02)
-) -> None:
-    title = textwrap.fill(title, TITLE_WIDTH)  # long settings (a search sample, RMSprop + plateau) wrap
-    fig.suptitle(title, fontsize=10)
-    ax.set_title(subtitle, fontsize=9)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.grid(alpha=0.3)
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend(
-        handles=handles + phases,
-        fontsize=8,
-        loc="center left",
-        bbox_to_anchor=(1.01, 0.5),
-        frameon=False,
-        title=seeds,
-        title_fontsize=8,
-        alignment="left",
-    )
-    # fixed, not tight_layout: the same layout for every figure, at a third of the cost
-    fig.subplots_adjust(**{**MARGINS, "top": MARGINS["top"] - 0.045 * title.count("\n")})
-
-
 def _seeds_note(curves: pd.DataFrame) -> str:
     counts = [c for c in curves.columns if c.endswith("_count")]
     n = int(curves[counts].max().max()) if counts and not curves.empty else 0
-    return f"mean of {n} seeds\n(band: ±1 sd)" if n > 1 else "1 seed"
+    return f"mean of {n} seeds (band: ±1 sd)" if n > 1 else "1 seed"
 
 
-def alpha_plot(curves: pd.DataFrame, split: str, title: str, path: Path) -> None:
+def chance_line(ax, chance: list[float], vertical: bool = False) -> None:
+    """A dashed line at each chance accuracy (1 / classes) of the trials a figure shows."""
+    for i, p in enumerate(sorted(set(chance))):
+        label = f"chance (1/{round(1 / p)})" if i == 0 or len(set(chance)) > 1 else None
+        style = {"color": "0.35", "ls": ":", "lw": 1.3, "zorder": 1}
+        ax.axhline(p, label=label, **style)
+        if vertical:
+            ax.axvline(p, **style)
+
+
+def _axes_legend(ax, loc: str = "best") -> None:
+    ax.legend(fontsize=7, loc=loc, frameon=True, framealpha=0.8)
+
+
+def _alpha_axes(ax, curves: pd.DataFrame, chance: list[float], split: str) -> None:
     """The write-up's 'argmax > 0.5' plot: share of mosaics whose largest alpha is >= 0.5, and < 0.5."""
-    fig, (ax,) = _new()
-    phases = _shade_phases(ax, curves)
     column = f"{split}_alpha_ge_half"
     _line(ax, curves, column, "largest alpha >= 0.5", "tab:purple")
     _line(ax, curves, column, "largest alpha < 0.5", "tab:gray", transform=lambda m: 1.0 - m, ls="--")
-    _finish(
-        fig,
-        ax,
-        title,
-        f"{SPLITS[split]}: largest alpha >= 0.5 or < 0.5",
-        "share of mosaics",
-        phases,
-        _seeds_note(curves),
-    )
-    _save(fig, path)
+    ax.set_title(f"{SPLITS[split]}: largest alpha >= 0.5 or < 0.5", fontsize=9)
+    ax.set_ylabel("share of mosaics")
+    ax.set_ylim(-0.02, 1.02)
+    _axes_legend(ax, "center right")
 
 
-def focus_plot(curves: pd.DataFrame, split: str, title: str, path: Path) -> None:
+def _focus_axes(ax, curves: pd.DataFrame, chance: list[float], split: str) -> None:
     """The write-up's focus/prediction plot: FTPT, FFPT, FTPF, FFPF shares over epochs."""
-    fig, (ax,) = _new()
-    phases = _shade_phases(ax, curves)
     for f in FOCUS:
         _line(ax, curves, f"{split}_{f}", FOCUS_LABELS[f], FOCUS_COLOURS[f])
-    _finish(
-        fig,
-        ax,
-        title,
-        f"{SPLITS[split]}: focus and prediction, true or false",
-        "share of mosaics",
-        phases,
-        _seeds_note(curves),
-    )
-    _save(fig, path)
+    ax.set_title(f"{SPLITS[split]}: focus and prediction", fontsize=9)
+    ax.set_ylabel("share of mosaics")
+    ax.set_ylim(-0.02, 1.02)
+    _axes_legend(ax, "center right")
 
 
 def _pass_lines(ax, curves: pd.DataFrame, metric: str) -> None:
@@ -163,43 +135,60 @@ def _pass_lines(ax, curves: pd.DataFrame, metric: str) -> None:
     _line(ax, curves, f"val_{metric}", "validation", "tab:green")
 
 
-def accuracy_plot(curves: pd.DataFrame, title: str, path: Path) -> None:
-    fig, (ax,) = _new()
-    phases = _shade_phases(ax, curves)
+def _accuracy_axes(ax, curves: pd.DataFrame, chance: list[float]) -> None:
     _pass_lines(ax, curves, "acc")
     final = curves.get("final_train_acc_mean")
     if final is not None and final.notna().any():  # the clean pass after the last epoch: the paper's train acc
-        ax.plot(
-            curves["epoch"][final.notna()],
-            final.dropna(),
-            "*",
-            ms=12,
-            color="navy",
-            label="train, clean pass at the end",
-        )
-    _finish(fig, ax, title, "accuracy", "accuracy", phases, _seeds_note(curves))
-    _save(fig, path)
+        ax.plot(curves["epoch"][final.notna()], final.dropna(), "*", ms=11, color="navy", label="train, clean pass")
+    chance_line(ax, chance)
+    ax.set_title("accuracy", fontsize=9)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    _axes_legend(ax, "lower right")
 
 
-def loss_plot(curves: pd.DataFrame, title: str, path: Path) -> None:
-    fig, (ax,) = _new()
-    phases = _shade_phases(ax, curves)
+def _loss_axes(ax, curves: pd.DataFrame, chance: list[float]) -> None:
     _pass_lines(ax, curves, "loss")
-    _finish(fig, ax, title, "cross-entropy loss", "loss", phases, _seeds_note(curves), ylim=None)
+    for i, c in enumerate(sorted({round(1 / p) for p in chance})):  # the loss of a uniform guess
+        ax.axhline(np.log(c), color="0.35", ls=":", lw=1.3, label=f"ln {c} (chance)" if i == 0 else None)
+    ax.set_title("cross-entropy loss", fontsize=9)
+    ax.set_ylabel("loss")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.05)
-    _save(fig, path)
+    _axes_legend(ax, "lower left")
 
 
-# The per-experiment figures, in the write-up's order (its four plots), then accuracy and loss:
-# (file suffix, caption, drawing function, its arguments besides curves, title and path).
-EXPERIMENT_FIGURES = (
-    ("train_alpha", "train: largest alpha >= 0.5 vs < 0.5", alpha_plot, {"split": "train"}),
-    ("train_focus", "train: FTPT / FFPT / FTPF / FFPF", focus_plot, {"split": "train"}),
-    ("test_alpha", "test: largest alpha >= 0.5 vs < 0.5", alpha_plot, {"split": "test"}),
-    ("test_focus", "test: FTPT / FFPT / FTPF / FFPF", focus_plot, {"split": "test"}),
-    ("accuracy", "accuracy over epochs", accuracy_plot, {}),
-    ("loss", "loss over epochs", loss_plot, {}),
+# The panels of an experiment's figure: accuracy, loss and test focus above, the write-up's other three plots
+# below: (row, column, drawing function, its arguments besides ax, curves and chance).
+PANELS = (
+    (0, 0, _accuracy_axes, {}),
+    (0, 1, _loss_axes, {}),
+    (0, 2, _focus_axes, {"split": "test"}),
+    (1, 0, _alpha_axes, {"split": "train"}),
+    (1, 1, _focus_axes, {"split": "train"}),
+    (1, 2, _alpha_axes, {"split": "test"}),
 )
+
+
+def experiment_plot(curves: pd.DataFrame, title: str, path: Path, chance: list[float]) -> None:
+    """One figure per experiment: accuracy (chance line), loss, and the write-up's four plots (train and test
+    alpha >= 0.5 share, train and test focus outcomes), epochs shaded by the network that trained."""
+    fig = Figure(figsize=(15.0, 7.6), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 3, sharex=True)
+    phases: list[Patch] = []
+    for row, col, draw, extra in PANELS:
+        ax = axes[row][col]
+        phases = _shade_phases(ax, curves)
+        draw(ax, curves, chance, **extra)
+        ax.grid(alpha=0.3)
+        if row == 1:
+            ax.set_xlabel("epoch")
+    fig.suptitle(textwrap.fill(f"{title} ({_seeds_note(curves)})", 2 * TITLE_WIDTH), fontsize=11)
+    fig.legend(handles=phases, loc="lower center", ncol=len(phases), fontsize=8, frameon=False)
+    fig.subplots_adjust(left=0.05, right=0.985, top=0.9, bottom=0.11, hspace=0.22, wspace=0.18)
+    save_figure(fig, path)
+
+
 CURVE_COLUMNS = [
     f"{split}_{m}" for split in ("train", "test", "val") for m in ("loss", "acc", *FOCUS, "alpha_ge_half")
 ] + ["final_train_acc"]
@@ -211,19 +200,6 @@ class Job:
 
     function: Callable
     kwargs: dict
-
-
-def experiment_figures(
-    curves: pd.DataFrame, title: str, report_dir: Path, folder: str, stem: str
-) -> list[tuple[WrittenFigure, Job]]:
-    """One experiment's figures, report_dir/folder/<stem>_<kind>.png, with the jobs that draw them."""
-    out = []
-    for kind, caption, function, extra in EXPERIMENT_FIGURES:
-        figure = WrittenFigure(f"{folder}/{stem}_{kind}.png", caption)
-        out.append(
-            (figure, Job(function, {**extra, "curves": curves, "title": title, "path": report_dir / figure.path}))
-        )
-    return out
 
 
 class Drawer:
@@ -267,35 +243,6 @@ class Drawer:
 
 def _run(job: Job) -> None:
     job.function(**job.kwargs)
-
-
-def comparison_plot(summary: pd.DataFrame, path: Path, title: str) -> None:
-    """Final test accuracy per experiment: ours (mean, error bar = sd over seeds) next to the published value."""
-    n = len(summary)
-    fig, (ax,) = _new(width=max(7.0, 0.55 * n + 2.5), height=4.6)
-    x = np.arange(n)
-    ours = summary["test_acc_mean"].to_numpy(float)
-    spread = summary["test_acc_std"].to_numpy(float)  # NaN (one seed): no error bar
-    paper = summary["ref_test_acc"].to_numpy(float)
-    width = 0.4
-    ax.bar(
-        x - width / 2, ours, width, yerr=spread, capsize=3, color="tab:blue", label="ours (error bar: sd over seeds)"
-    )
-    ax.bar(x + width / 2, paper, width, color="0.65", label="published")
-    for xi, value in zip(x, paper):
-        if np.isnan(value):
-            ax.text(
-                xi + width / 2, 0.02, "not published", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4"
-            )
-    labels = [f"{e} (n={s})" for e, s in zip(summary["experiment_id"], summary["seeds"])]
-    ax.set_xticks(x, labels, rotation=60 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("final test accuracy")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
-    _save(fig, path)
 
 
 def attention_plot(examples: list, title: str, path: Path) -> None:
@@ -343,4 +290,4 @@ def attention_plot(examples: list, title: str, path: Path) -> None:
             ax.set_yticks([])
     fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(left=0.02, right=0.98, top=1 - 1.15 / height, bottom=0.1 / height, hspace=0.45, wspace=0.1)
-    _save(fig, path)
+    save_figure(fig, path)

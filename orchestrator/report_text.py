@@ -1,11 +1,11 @@
-"""The report's text: report.md and index.html from the aggregated frames. Formatting only, no files.
+"""The report's text: the tables (frames of strings), the notes and flags, report.md, and the CSV files.
+Formatting only, no files; index.html is `report_html`.
 
 Both documents show the same tables, built once here as frames of strings (`*_table` functions).
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 
@@ -14,12 +14,26 @@ import pandas as pd
 from search_spaces import NOT_PUBLISHED
 from trainables.metrics import FOCUS, FOCUS_NAMES
 
-from .aggregate import PLACEMENT, SETTINGS, format_diff, format_mean_std, format_value
+from .aggregate import PAPER_SCALE, PLACEMENT, format_diff, format_mean_std, format_value
+from .report_checks import (
+    CHANCE_Z,
+    LOSS_TOLERANCE,
+    SETTING_COLUMNS,
+    SETTING_NAMES,
+    TABLE_SETTINGS,
+    Findings,
+    SampledGroup,
+    change_text,
+    format_setting,
+    precision_text,
+    trial_name,
+)
 
 TRAIN_ACC_NOTE = (
     "Train accuracy is a clean pass over the training mosaics after the last epoch "
     "(`final_train_acc`), which is what the paper's tables report"
 )
+BEST_IN_MARKDOWN = 10  # best configurations of a search listed in report.md (index.html lists every sample)
 
 
 @dataclass
@@ -28,24 +42,42 @@ class ExperimentSection:
     title: str
     figures: list  # plots.WrittenFigure
     attention: object | None = None  # plots.WrittenFigure
+    note: str = ""  # why it has no figure of its own (same results as another, a search sample, ...)
+
+
+@dataclass
+class SearchBlock:
+    """A random search's samples: their group, its figures, and its table of configurations."""
+
+    group: SampledGroup
+    figures: list  # plots.WrittenFigure
 
 
 @dataclass
 class ReportContent:
-    """Everything a report shows; frames come from `aggregate`."""
+    """Everything a report shows; frames come from `aggregate`, checks from `report_checks`."""
 
     runs: list[dict]  # name, uri, space, scale, seeds, created, trials
-    results: pd.DataFrame  # aggregate.trial_results
-    summary: pd.DataFrame  # aggregate.experiment_summary
+    results: pd.DataFrame  # aggregate.trial_results, annotated by report_checks.annotate
+    summary: pd.DataFrame  # aggregate.experiment_summary, with report_checks.findings' columns
     problems: pd.DataFrame  # aggregate.problems
     nodes: pd.DataFrame  # aggregate.trials_per_node
     sections: list[ExperimentSection]
-    comparison: object | None  # plots.WrittenFigure
+    findings: Findings
+    comparisons: list = field(default_factory=list)  # plots.WrittenFigure comparing experiments
+    searches: list[SearchBlock] = field(default_factory=list)
     attention_notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # other files of the report (csv, md)
 
+    def section(self, experiment_id: str) -> ExperimentSection | None:
+        return next((s for s in self.sections if s.experiment_id == experiment_id), None)
 
-# -- titles ---------------------------------------------------------------------------------------------------
+    @property
+    def sampled(self) -> set[str]:
+        return {e for b in self.searches for e in b.group.experiments}
+
+
+# -- titles ---------------------------------------------------------------------------------------------------------
 def experiment_title(row: pd.Series) -> str:
     """'table1/3 (tables, smoke): what_first, k=20, 280 epochs, what lr 0.01, where lr 0.001'."""
     parts = [
@@ -62,31 +94,74 @@ def experiment_title(row: pd.Series) -> str:
     return f"{row['experiment_id']} ({row['space']}, {row['scale']}): {', '.join(parts)}"
 
 
-# -- tables (frames of strings) -------------------------------------------------------------------------------
-def paper_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The paper's table layout, ours next to the published numbers and the difference."""
+# -- the paper's table ----------------------------------------------------------------------------------------------
+def _changed(row: pd.Series) -> list[tuple[str, object, object]]:
+    changed = row.get("changed")
+    return changed if isinstance(changed, list) else []
+
+
+def common_changes(part: pd.DataFrame) -> list[tuple[str, object, object]]:
+    """Changes from the paper's settings that every row of a table shares, besides the table's own columns
+    (e.g. a scale's mosaic counts and batch size): said once above the table instead of in every row."""
+    return _shared([[c for c in _changed(r) if c[0] not in TABLE_SETTINGS] for _, r in part.iterrows()])
+
+
+def _shared(changes: list[list[tuple]]) -> list[tuple]:
+    """The changes that every one of the lists holds."""
+    if not changes:
+        return []
+    return [c for c in changes[0] if all(_holds(other, c) for other in changes[1:])]
+
+
+def _holds(changes: list[tuple], change: tuple) -> bool:
+    return any(c[0] == change[0] and str(c[1]) == str(change[1]) and str(c[2]) == str(change[2]) for c in changes)
+
+
+def paper_table(part: pd.DataFrame) -> pd.DataFrame:
+    """The paper's table layout: our settings (with the paper's next to them where a scale changed them), ours
+    next to the published numbers, the difference (at paper scale only), seeds and flags."""
+    changed_keys = {c[0] for _, r in part.iterrows() for c in _changed(r)}
+    shared = common_changes(part)
+    others = {
+        i: [c for c in _changed(r) if c[0] not in TABLE_SETTINGS and not _holds(shared, c)] for i, r in part.iterrows()
+    }
+    paper_scale = (part["scale"] == PAPER_SCALE).any() if "scale" in part else True
+    published = "published" if paper_scale else "published, paper scale"
     rows = []
-    for _, r in summary.iterrows():
-        published = pd.notna(r["ref_test_acc"])
-        rows.append(
-            {
-                "experiment": r["experiment_id"],
-                "total epochs": str(int(r["epochs"])),
-                "k": str(int(r["k"])),
-                "what lr": f"{r['what_lr']:g}",
-                "where lr": f"{r['where_lr']:g}",
-                "train acc": format_mean_std(r["train_acc_mean"], r["train_acc_std"], r["seeds"]),
-                "train acc (paper)": format_value(r["ref_train_acc"])
-                if pd.notna(r["ref_train_acc"])
-                else NOT_PUBLISHED,
-                "train diff": format_diff(r["train_acc_diff"]),
-                "test acc": format_mean_std(r["test_acc_mean"], r["test_acc_std"], r["seeds"]),
-                "test acc (paper)": format_value(r["ref_test_acc"]) if published else NOT_PUBLISHED,
-                "test diff": format_diff(r["test_acc_diff"]),
-                "seeds": _seeds_cell(r),
-            }
-        )
+    for i, r in part.iterrows():
+        row = {"experiment": r["experiment_id"]}
+        for key in TABLE_SETTINGS:
+            name = SETTING_NAMES.get(key, key)
+            if key in changed_keys:
+                row[f"{name} (paper)"] = _setting(r.get(f"paper_{key}"))
+            row[name] = _setting(r[key])
+        if any(others.values()):
+            row["other changes"] = change_text(others[i]) or "-"
+        for split in ("train", "test"):
+            row[f"{split} acc"] = format_mean_std(r[f"{split}_acc_mean"], r[f"{split}_acc_std"], r["seeds"])
+            ref = r[f"ref_{split}_acc"]
+            row[f"{split} acc ({published})"] = format_value(ref) if pd.notna(ref) else NOT_PUBLISHED
+            if paper_scale:
+                row[f"{split} diff"] = format_diff(r[f"{split}_acc_diff"])
+        row["seeds"] = _seeds_cell(r)
+        row["flags"] = flags_cell(r)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _setting(value) -> str:
+    missing = value is None or (not isinstance(value, str) and pd.isna(value))
+    return "-" if missing else format_setting(value)
+
+
+def flags_cell(r: pd.Series) -> str:
+    flags = []
+    if r.get("at_chance"):
+        flags.append("never left chance")
+    same = r.get("same_results_as")
+    if isinstance(same, str) and same:
+        flags.append(f"same results as {same}")
+    return "; ".join(flags) or "-"
 
 
 def _seeds_cell(r: pd.Series) -> str:
@@ -94,6 +169,39 @@ def _seeds_cell(r: pd.Series) -> str:
     if r["not_finished"]:
         text += f" ({int(r['not_finished'])} of {int(r['trials'])} not finished)"
     return text
+
+
+def search_changes(summary: pd.DataFrame, group: SampledGroup) -> list[tuple[str, object, object]]:
+    """Changes from the search's own settings (its paper scale) that all its samples share."""
+    samples = summary[summary["experiment_id"].isin(group.experiments)]
+    return _shared([_changed(r) for _, r in samples.iterrows()])
+
+
+def best_configs_table(summary: pd.DataFrame, group: SampledGroup, limit: int | None = None) -> pd.DataFrame:
+    """A search's samples, best final test accuracy first: the sampled settings and what each reached."""
+    samples = summary[summary["experiment_id"].isin(group.experiments)]
+    samples = samples.sort_values("test_acc_mean", ascending=False, na_position="last", kind="stable")
+    if limit is not None:
+        samples = samples.head(limit)
+    rows = []
+    for rank, (_, r) in enumerate(samples.iterrows(), start=1):
+        row = {"rank": str(rank)}
+        row.update({key: format_setting(r[key]) for key in group.keys})
+        row.update(
+            {
+                "epochs run": str(int(r["epochs_completed"])) if pd.notna(r.get("epochs_completed")) else "-",
+                "outcome": r.get("outcomes") or "-",
+                "val acc": format_mean_std(r.get("val_acc_mean"), r.get("val_acc_std"), r["seeds"]),
+                "test acc": format_mean_std(r["test_acc_mean"], r["test_acc_std"], r["seeds"]),
+                "train acc": format_mean_std(r["train_acc_mean"], r["train_acc_std"], r["seeds"]),
+                "test FTPT": format_mean_std(r["test_ftpt_mean"], r["test_ftpt_std"], r["seeds"], show_n=False),
+                "seeds": _seeds_cell(r),
+                "flags": flags_cell(r),
+                "experiment": r["experiment_id"],
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def focus_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -151,9 +259,18 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
             "test acc": results["test_acc"].map(format_value),
             "host": results["hostname"].fillna("-") if "hostname" in results else "-",
             "wall s": results["wall_s"].map(lambda v: format_value(v, 0)) if "wall_s" in results else "-",
+            "flags": [trial_flags(r) for _, r in results.iterrows()],
             "trial": results["trial_id"],
         }
     )
+
+
+def trial_flags(trial: pd.Series) -> str:
+    flags = ["never left chance"] if trial.get("never_left_chance") is True else []
+    same = trial.get("identical_to")
+    if isinstance(same, str) and same and same != trial_name(trial):
+        flags.append(f"same results as {same}")
+    return "; ".join(flags) or "-"
 
 
 def nodes_table(nodes: pd.DataFrame) -> pd.DataFrame:
@@ -184,11 +301,15 @@ def tables_by_space(summary: pd.DataFrame) -> list[tuple[str, list[tuple[str, pd
     return out
 
 
+# -- what the numbers mean ------------------------------------------------------------------------------------------
 def train_acc_note(summary: pd.DataFrame) -> str:
     fallback = summary[
         summary["train_acc_source"].str.contains("train_acc") & ~summary["train_acc_source"].eq("final_train_acc")
     ]
-    note = TRAIN_ACC_NOTE + "."
+    note = (
+        TRAIN_ACC_NOTE + ", not the running accuracy during the training pass (`train_acc`, the curves' "
+        "'train (during training)')."
+    )
     if not fallback.empty:
         note += (
             " Where a trial has no clean pass (it has not finished), its running train accuracy of the last "
@@ -197,7 +318,87 @@ def train_acc_note(summary: pd.DataFrame) -> str:
     return note
 
 
-# -- markdown ---------------------------------------------------------------------------------------------------
+def reading_notes(content: ReportContent) -> list[str]:
+    """How to read the numbers: which train accuracy, the arithmetic, the schedulers, spreads, chance."""
+    f = content.findings
+    return [
+        train_acc_note(content.summary),
+        f"Precision: {f.precision}.",
+        f.plateau,
+        "Several seeds: mean ± sample standard deviation over the finished seeds (n); error bars on the figures "
+        "of final accuracies are ±2 sd. Accuracies are fractions. diff = ours minus published, at paper scale only.",
+        f"Chance: a trial never left chance when its test accuracy stayed within 1/classes ± {CHANCE_Z:g} binomial "
+        f"standard deviations (over its test mosaics) at every epoch, its final test loss is within "
+        f"{LOSS_TOLERANCE:g} of ln(classes), and its attention is uniform (mean alpha on the foreground tile "
+        "≈ 1/tiles, almost no mosaic with a largest alpha >= 0.5). Dotted lines on the figures mark chance.",
+    ]
+
+
+def flag_lines(content: ReportContent) -> list[str]:
+    """The report's warnings, most important first; [] when there is nothing to flag."""
+    f, out = content.findings, []
+    if len(f.chance_trials):
+        ids = list(dict.fromkeys(f.chance_trials["experiment_id"]))
+        every = "all" if len(f.chance_trials) == f.finished else f"{len(f.chance_trials)} of"
+        example = f.chance_trials.iloc[0]
+        which = "" if every == "all" else f" ({_list(ids)})"
+        out.append(
+            f"Never left chance: {every} {f.finished} finished trials{which}. Their numbers show that "
+            f"the plumbing ran, not what the method does. E.g. {example['experiment_id']}: "
+            f"{example['chance_evidence']}."
+        )
+    for g in f.identical:
+        why = (
+            f"although they differ in {', '.join(g.differing)}: that made no difference here"
+            if g.differing
+            else "they ran with the same settings (the scale made these rows one configuration)"
+        )
+        out.append(f"Identical results, every metric at every epoch: {_list(g.experiments)}; {why}.")
+    for exp_id, trials in f.same_seeds.items():
+        out.append(f"Seeds with identical results in {exp_id}: {_list(trials)}; the seed had no effect.")
+    if not content.problems.empty:
+        out.append(
+            f"{len(content.problems)} of {len(content.results)} trials did not finish; their numbers are left "
+            "out (see 'Trials that did not finish')."
+        )
+    return out
+
+
+def _list(items, limit: int = 12) -> str:
+    items = list(items)
+    return ", ".join(items) if len(items) <= limit else ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def runs_lines(content: ReportContent) -> list[str]:
+    lines = []
+    for r in content.runs:
+        seeds = f", seeds {r['seeds']}" if r.get("seeds") else ""
+        only = f", only {r['only']}" if r.get("only") else ""
+        lines.append(
+            f"run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"
+            f"{seeds}{only}, {r['trials']} trials, created {r.get('created') or '?'} ({r['uri']})"
+        )
+    return lines
+
+
+def table_note(content: ReportContent, part: pd.DataFrame) -> str:
+    """Under each table: which train accuracy it compares, and the arithmetic its trials used."""
+    mine = content.results[content.results["experiment_id"].isin(part["experiment_id"])]
+    sources = set("+".join(part["train_acc_source"].fillna("")).split("+")) - {""}
+    train = (
+        "train acc: clean pass over the training mosaics after the last epoch (`final_train_acc`)"
+        if sources <= {"final_train_acc"}
+        else "train acc: clean pass after the last epoch where finished, else the running `train_acc` (see below)"
+    )
+    return f"{train}; precision: {precision_text(mine)}."
+
+
+def table_parts(content: ReportContent) -> list[tuple[str, list[tuple[str, pd.DataFrame]]]]:
+    """The paper-layout tables: every experiment but a search's samples."""
+    return tables_by_space(content.summary[~content.summary["experiment_id"].isin(content.sampled)])
+
+
+# -- markdown -------------------------------------------------------------------------------------------------------
 def markdown_table(table: pd.DataFrame) -> str:
     if table.empty:
         return "_none_\n"
@@ -210,38 +411,31 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _md_figure(fig) -> str:
+    return f"![{fig.caption}]({fig.path})"
+
+
 def render_markdown(content: ReportContent) -> str:
     out = [f"# Report: {', '.join(r['name'] for r in content.runs)}", ""]
-    out += _runs_lines(content) + [""]
+    out += [f"- {line}" for line in runs_lines(content)] + [""]
+    out += [f"> **{line}**" if i == 0 else f"> {line}" for i, line in enumerate(content.findings.banner)]
+    out += [""] if content.findings.banner else []
+    flags = flag_lines(content)
+    if flags:
+        out += ["## Flags", ""] + [f"- {line}" for line in flags] + [""]
     out += [
         "Figures and attention pictures: [index.html](index.html). Table as CSV: [summary.csv](summary.csv); "
         "one row per trial: [trials.csv](trials.csv).",
         "",
     ]
-    for space, parts in tables_by_space(content.summary):
-        out += [f"## Space `{space}`", ""]
-        for name, part in parts:
-            out += [f"### {name}", "", markdown_table(paper_table(part))]
-        out += [
-            train_acc_note(content.summary[content.summary["space"] == space]) + " "
-            "Where several seeds ran: mean ± sample standard deviation over the finished seeds (n). "
-            "diff = ours minus published. Accuracies are fractions.",
-            "",
-        ]
-        out += [
-            "#### Focus outcomes at the final epoch",
-            "",
-            "F/P: focus (largest alpha on the foreground slot) / prediction, True or False; shares of mosaics.",
-            "",
-            markdown_table(focus_table(content.summary[content.summary["space"] == space])),
-        ]
-    if content.comparison is not None:
-        out += [
-            "## Final test accuracy, ours vs published",
-            "",
-            f"![{content.comparison.caption}]({content.comparison.path})",
-            "",
-        ]
+    out += _markdown_tables(content)
+    out += _markdown_searches(content)
+    if content.comparisons:
+        out += ["## Comparisons", ""]
+        out += [f"{fig.caption}:\n\n{_md_figure(fig)}\n" for fig in content.comparisons]
+    out += ["## What the numbers mean", ""] + [f"- {line}" for line in reading_notes(content)] + [""]
+    out += _markdown_focus(content)
+    out += _markdown_figures(content)
     out += ["## Trials that did not finish", ""]
     if content.problems.empty:
         out += [f"None: all {len(content.results)} trials finished.", ""]
@@ -258,108 +452,62 @@ def render_markdown(content: ReportContent) -> str:
     return "\n".join(out)
 
 
-def _runs_lines(content: ReportContent) -> list[str]:
-    lines = []
-    for r in content.runs:
-        seeds = f", seeds {r['seeds']}" if r.get("seeds") else ""
-        only = f", only {r['only']}" if r.get("only") else ""
-        lines.append(
-            f"- run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"
-            f"{seeds}{only}, {r['trials']} trials, created {r.get('created') or '?'} ({r['uri']})"
-        )
-    return lines
-
-
-# -- html -----------------------------------------------------------------------------------------------------
-CSS = """
-body { font-family: sans-serif; margin: 1.5em; max-width: 1500px; }
-table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
-th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
-.figures { display: flex; flex-wrap: wrap; gap: 6px; }
-.figures figure { margin: 0; width: 49%; } .figures img { width: 100%; }
-figcaption { font-size: 0.8em; color: #555; }
-section.experiment { border-top: 2px solid #ddd; margin-top: 1.5em; }
-.note { color: #555; font-size: 0.9em; }
-"""
-
-
-def html_table(table: pd.DataFrame) -> str:
-    if table.empty:
-        return "<p><em>none</em></p>"
-    return table.to_html(index=False, escape=True, border=0)
-
-
-def _figure(fig, width: str | None = None) -> str:
-    style = f' style="width:{width}"' if width else ""
-    return (
-        f'<figure{style}><a href="{html.escape(fig.path)}"><img src="{html.escape(fig.path)}" '
-        f'alt="{html.escape(fig.caption)}"></a><figcaption>{html.escape(fig.caption)}</figcaption></figure>'
-    )
-
-
-def render_html(content: ReportContent) -> str:
-    e = html.escape
-    names = ", ".join(r["name"] for r in content.runs)
-    out = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report: {e(names)}</title>"
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>Report: {e(names)}</h1><ul>",
-    ]
-    out += [f"<li>{_inline(line[2:])}</li>" for line in _runs_lines(content)]
-    out.append("</ul><p>" + " · ".join(f'<a href="{e(f)}">{e(f)}</a>' for f in content.files) + "</p>")
-    out.append(
-        "<h2>Contents</h2><ul>"
-        + "".join(f'<li><a href="#{_anchor(s.experiment_id)}">{e(s.title)}</a></li>' for s in content.sections)
-        + "</ul>"
-    )
-    for space, parts in tables_by_space(content.summary):
-        out.append(f"<h2>Space {e(space)}</h2>")
+def _markdown_tables(content: ReportContent) -> list[str]:
+    out = []
+    for space, parts in table_parts(content):
+        out += [f"## Space `{space}`", ""]
         for name, part in parts:
-            out += [f"<h3>{e(name)}</h3>", html_table(paper_table(part))]
-        out.append(
-            f"<p class='note'>{_inline(train_acc_note(content.summary[content.summary['space'] == space]))} "
-            "Several seeds: mean ± sample sd over the finished seeds (n). diff = ours minus published.</p>"
-        )
+            out += [f"### {name}", ""]
+            out += [*_ran_with(common_changes(part)), markdown_table(paper_table(part)), table_note(content, part), ""]
+    return out
+
+
+def ran_with(changes: list, who: str = "Every row") -> str:
+    return f"{who} ran with {change_text(changes)}." if changes else ""
+
+
+def _ran_with(changes: list, who: str = "Every row") -> list[str]:
+    return [ran_with(changes, who), ""] if changes else []
+
+
+def _markdown_searches(content: ReportContent) -> list[str]:
+    out = []
+    for block in content.searches:
+        g = block.group
         out += [
-            "<h4>Focus outcomes at the final epoch</h4>",
-            html_table(focus_table(content.summary[content.summary["space"] == space])),
+            f"## Search `{g.name}`: best configurations",
+            "",
+            f"{len(g.experiments)} samples of {', '.join(g.keys)}; the {min(BEST_IN_MARKDOWN, len(g.experiments))} "
+            "with the best final test accuracy (every sample: index.html, summary.csv).",
+            "",
+            *_ran_with(search_changes(content.summary, g), "Every sample"),
+            markdown_table(best_configs_table(content.summary, g, BEST_IN_MARKDOWN)),
         ]
-    if content.comparison is not None:
-        out += ["<h2>Final test accuracy, ours vs published</h2>", _figure(content.comparison, "100%")]
-    out.append("<h2>Trials that did not finish</h2>")
-    out.append(
-        f"<p>None: all {len(content.results)} trials finished.</p>"
-        if content.problems.empty
-        else html_table(problems_table(content.problems))
-    )
-    for s in content.sections:
-        out.append(
-            f'<section class="experiment" id="{_anchor(s.experiment_id)}"><h2>{e(s.title)}</h2>'
-            '<div class="figures">' + "".join(_figure(f) for f in s.figures) + "</div>"
-        )
-        if s.attention is not None:
-            out += ["<h3>Attention</h3>", _figure(s.attention, "70%")]
-        out.append("</section>")
-    out += [
-        "<h2>All trials</h2>",
-        html_table(trials_table(content.results)),
-        "<h2>Trials per node</h2>",
-        html_table(nodes_table(content.nodes)),
-        "<h2>Attention pictures</h2><ul>"
-        + "".join(f"<li>{e(n)}</li>" for n in content.attention_notes)
-        + "</ul></body></html>",
+        out += [f"{fig.caption}:\n\n{_md_figure(fig)}\n" for fig in block.figures]
+    return out
+
+
+def _markdown_focus(content: ReportContent) -> list[str]:
+    plain = content.summary[~content.summary["experiment_id"].isin(content.sampled)]
+    if plain.empty:
+        return []
+    return [
+        "## Focus outcomes at the final epoch",
+        "",
+        "F/P: focus (largest alpha on the foreground slot) / prediction, True or False; shares of mosaics.",
+        "",
+        markdown_table(focus_table(plain)),
     ]
-    return "\n".join(out)
 
 
-def _inline(text: str) -> str:
-    """Escaped text with markdown's `code` spans as <code>."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
-
-
-def _anchor(experiment_id: str) -> str:
-    return "exp-" + "".join(c if c.isalnum() else "-" for c in experiment_id)
+def _markdown_figures(content: ReportContent) -> list[str]:
+    lines = []
+    for s in content.sections:
+        links = [f"[{s.title}]({fig.path})" for fig in s.figures]
+        links += [f"[attention]({s.attention.path})"] if s.attention is not None else []
+        if links:
+            lines.append(f"- {' · '.join(links)}" + (f" ({s.note})" if s.note else ""))
+    return ["## Figures per experiment", ""] + lines + [""] if lines else []
 
 
 def file_stems(experiment_ids: pd.Series) -> dict[str, str]:
@@ -374,9 +522,7 @@ def file_stems(experiment_ids: pd.Series) -> dict[str, str]:
     return stems
 
 
-# -- CSV files ----------------------------------------------------------------------------------------------------
-# The settings of an experiment: every config key but the seeds (TrainConfig owns the list).
-SETTING_COLUMNS = [k for k in SETTINGS if k not in ("scale", "experiment")]
+# -- CSV files ------------------------------------------------------------------------------------------------------
 SUMMARY_COLUMNS = (
     [
         "space",
@@ -384,10 +530,14 @@ SUMMARY_COLUMNS = (
         "experiment_id",
         "experiment",
         *SETTING_COLUMNS,
+        *(f"paper_{k}" for k in TABLE_SETTINGS),
+        "changed_from_paper",
         "trials",
         "seeds",
         "seed_list",
         "not_finished",
+        "epochs_completed",
+        "outcomes",
         "train_acc_mean",
         "train_acc_std",
         "train_acc_source",
@@ -398,15 +548,18 @@ SUMMARY_COLUMNS = (
         "ref_test_acc",
         "test_acc_diff",
         "ref_source",
+        "val_acc_mean",
+        "val_acc_std",
     ]
     + [f"{split}_{f}_{stat}" for split in ("train", "test") for f in FOCUS for stat in ("mean", "std")]
     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS]
-    + ["failures"]
+    + ["at_chance", "same_results_as", "failures"]
 )
 
 
 def summary_csv(summary: pd.DataFrame) -> pd.DataFrame:
-    table = summary.reindex(columns=SUMMARY_COLUMNS).copy()
+    table = summary.assign(changed_from_paper=[change_text(_changed(r)) for _, r in summary.iterrows()])
+    table = table.reindex(columns=SUMMARY_COLUMNS)
     table["ref_source"] = table["ref_source"].fillna(NOT_PUBLISHED)
     return table
 
@@ -429,11 +582,13 @@ TRIAL_COLUMNS = (
         "train_acc_final",
         "train_acc_source",
         "test_acc",
+        "val_acc",
         "train_loss",
         "test_loss",
     ]
     + [f"test_{f}" for f in FOCUS]
-    + ["test_alpha_ge_half", "ref_train_acc", "ref_test_acc", "wall_s"]
+    + ["test_alpha_ge_half", "test_fg_alpha", "chance_acc", "never_left_chance", "identical_to"]
+    + ["ref_train_acc", "ref_test_acc", "wall_s"]
     + PLACEMENT
 )
 

@@ -205,3 +205,12 @@ def test_credentials_in_a_storage_uri_never_reach_an_error_line(tmp_path, capsys
     captured = capsys.readouterr()
     assert "secret-key" not in captured.err + captured.out and "minio" not in captured.err
     assert "bucket" in captured.err and len(captured.err.strip().splitlines()) == 1
+
+
+def test_report_takes_options_between_and_after_its_runs(tmp_path, capsys):
+    other = tmp_path / "copy-of-golden"
+    shutil.copytree(GOLDEN, other)
+    argv = ["report", str(GOLDEN), "--attention", "0", "--out", str(tmp_path / "rep"), str(other)]
+    assert exit_code(argv) == 0, capsys.readouterr().err
+    assert "2 trials" in capsys.readouterr().out
+    assert (tmp_path / "rep" / "index.html").is_file()

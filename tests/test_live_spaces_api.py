@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import exit_code
 
-from orchestrator import load_run, run
+from orchestrator import load_run, report, run
 from search_spaces import dump_space, get_space, load_space
 from search_spaces.files import SpaceFileError
 
@@ -159,6 +159,9 @@ def test_python_api_runs_rows_in_process_and_loads_them(ray_cluster, synthetic_c
     assert (trials.status == "TERMINATED").all()
     again = load_run("rows-smoke", results_dir=str(tmp_path))
     assert again[1].equals(epochs)
+    where = report(handle.path, out=tmp_path / "report", attention=0)
+    assert Path(where) == tmp_path / "report" and (tmp_path / "report" / "index.html").is_file()
+    assert "api/a" in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_python_api_rejects_bad_rows_before_anything_runs(tmp_path):

@@ -1,4 +1,6 @@
-"""`mosaic-sweep report`: aggregation on hand-made rows, then whole reports of real and doctored runs.
+"""`mosaic-sweep report`: aggregation on hand-made rows, then whole reports of real, doctored and synthetic runs
+(paper scale, a random search). The checks themselves: test_report_checks.py; the page in a browser:
+test_report_browser.py.
 
 Reports run in a subprocess: that is how users run them, and it shows that a report never imports Ray.
 """
@@ -23,13 +25,12 @@ from orchestrator.storage import RunStorage
 from search_spaces import get_space
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES_PER_EXPERIMENT = 6  # the write-up's four, accuracy, loss
 
 
 # -- hand-made rows -------------------------------------------------------------------------------------------------
-def trial_config(label: str, seed: int, run: str = "r") -> dict:
+def trial_config(label: str, seed: int, run: str = "r", scale: str = "smoke") -> dict:
     space = "table1" if label.startswith("table1") else "table2"
-    row = next(t for t in get_space(space).trials("smoke") if t["experiment"] == label)
+    row = next(t for t in get_space(space).trials(scale) if t["experiment"] == label)
     return {**row, "seed": seed, "data_seed": seed, "run": run}
 
 
@@ -106,14 +107,14 @@ def trial_row(
     }
 
 
-def seeds_of_table1_1():
+def seeds_of_table1_1(scale: str = "smoke"):
     """table1/1 with seeds 0, 1, 2 finished (test 0.5, 0.6, 0.7; clean train 0.8, 0.9, 1.0), seed 3 diverged."""
     epochs, trials = [], []
     for seed, (test, train) in enumerate([(0.5, 0.8), (0.6, 0.9), (0.7, 1.0)]):
-        config = trial_config("table1/1", seed)
+        config = trial_config("table1/1", seed, scale=scale)
         epochs += epoch_rows(config, f"t{seed}", [0.3, 0.4, test], final_train=train)
         trials.append(trial_row(config, f"t{seed}", "TERMINATED", "completed", ref=0.81))
-    config = trial_config("table1/1", 3)
+    config = trial_config("table1/1", 3, scale=scale)
     epochs += epoch_rows(config, "t3", [0.3, float("nan")], outcome="diverged")
     trials.append(trial_row(config, "t3", "TERMINATED", "diverged", ref=0.81))
     return frames(epochs, trials)
@@ -121,7 +122,7 @@ def seeds_of_table1_1():
 
 # -- aggregation ----------------------------------------------------------------------------------------------------
 def test_mean_and_sd_over_finished_seeds_and_difference_to_published():
-    epochs, trials = seeds_of_table1_1()
+    epochs, trials = seeds_of_table1_1(scale="paper")
     results = aggregate.trial_results(trials, epochs)
     summary = aggregate.experiment_summary(results)
     row = summary.set_index("experiment_id").loc["table1/1"]
@@ -134,10 +135,21 @@ def test_mean_and_sd_over_finished_seeds_and_difference_to_published():
     assert "t3" in row.failures and "diverged" in row.failures
 
     table = report_text.paper_table(summary).iloc[0]
-    assert table["test acc"] == "0.600 ± 0.100 (n=3)" and table["test acc (paper)"] == "0.810"
+    assert table["test acc"] == "0.600 ± 0.100 (n=3)" and table["test acc (published)"] == "0.810"
     assert table["test diff"] == "-0.210" and table["train diff"] == "-0.060"
     assert table["seeds"] == "3 (1 of 4 not finished)"
-    assert (table["total epochs"], table["k"], table["what lr"], table["where lr"]) == ("8", "1", "0.01", "0.01")
+    assert (table["total epochs"], table["k"], table["what lr"], table["where lr"]) == ("180", "5", "0.01", "0.01")
+
+
+def test_below_paper_scale_published_numbers_are_for_orientation_only():
+    """At smoke scale the published value is shown, the difference is not computed (issue 12)."""
+    epochs, trials = seeds_of_table1_1(scale="smoke")
+    summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs))
+    row = summary.iloc[0]
+    assert row.ref_test_acc == 0.81 and math.isnan(row.test_acc_diff) and math.isnan(row.train_acc_diff)
+    table = report_text.paper_table(summary)
+    assert "test diff" not in table.columns and "train diff" not in table.columns
+    assert table.iloc[0]["test acc (published, paper scale)"] == "0.810"
 
 
 def test_focus_outcomes_are_those_of_the_final_epoch():
@@ -185,8 +197,9 @@ def test_table2_is_not_published():
     summary = aggregate.experiment_summary(aggregate.trial_results(trials, epochs))
     table = report_text.paper_table(summary).iloc[0]
     assert table["test acc"] == "0.500" and table["train acc"] == "0.700"
-    assert table["test acc (paper)"] == table["train acc (paper)"] == "not published"
-    assert table["test diff"] == "-"
+    published = table["test acc (published, paper scale)"]
+    assert published == table["train acc (published, paper scale)"] == "not published"
+    assert "test diff" not in table
 
 
 def test_failed_running_and_unrecorded_trials_are_listed_not_dropped():
@@ -335,6 +348,20 @@ def smoke_report(tables_smoke_run, synthetic_cifar_dir, tmp_path_factory):
     return copy, done
 
 
+COMPARISON_FIGURES = [
+    "overlay_tables-table1_test_acc.png",
+    "overlay_tables-table1_test_ftpt.png",
+    "overlay_tables-table2_test_acc.png",
+    "overlay_tables-table2_test_ftpt.png",
+    "comparison_test_acc.png",
+    "orders_table.png",
+]
+
+
+def summary_of(run_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(run_dir / "report" / "summary.csv").set_index("experiment")
+
+
 def test_report_of_a_smoke_run_writes_every_file_without_ray(smoke_report):
     run_dir, done = smoke_report
     assert done.returncode == 0, done.stderr
@@ -344,21 +371,89 @@ def test_report_of_a_smoke_run_writes_every_file_without_ray(smoke_report):
     for name in ("report.md", "summary.csv", "trials.csv", "index.html"):
         assert (out / name).stat().st_size > 0, name
 
-    experiments = pd.read_parquet(run_dir / "trials.parquet").experiment.nunique()
+    # one figure per experiment, except those with the same results as an earlier one (they show its figure),
+    # plus the figures comparing experiments; an attention picture per experiment with results of its own, but
+    # only one of those that never left chance (uniform attention)
+    summary = summary_of(run_dir)
+    own = sorted(label.replace("/", "-") for label in summary.index[summary.same_results_as.isna()])
     plots = sorted((out / "plots").iterdir())
     attention = sorted((out / "attention").iterdir())
-    assert len(plots) == FIGURES_PER_EXPERIMENT * experiments + 1  # + the comparison figure
-    assert len(attention) == experiments  # one per experiment (16, the default cap)
+    assert sorted(p.name for p in plots) == sorted([f"{stem}.png" for stem in own] + COMPARISON_FIGURES)
+    assert len(attention) == expected_pictures(summary) and {p.stem for p in attention} <= set(own)
     for path in plots + attention:
         assert_png(path)
-    for kind in ("train_alpha", "train_focus", "test_alpha", "test_focus", "accuracy", "loss"):
-        assert (out / "plots" / f"table1-3_{kind}.png").exists()
 
-    # index.html shows every figure, by a relative path that exists
+    # index.html shows every figure, by a relative path that exists; each row folds its figures
     page = (out / "index.html").read_text()
     shown = set(re.findall(r'<img src="([^"]+)"', page))
     assert shown == {f"plots/{p.name}" for p in plots} | {f"attention/{p.name}" for p in attention}
     assert 'href="report.md"' in page and 'href="summary.csv"' in page
+    assert page.count('<tr class="folded">') == len(summary) and 'table class="sortable"' in page
+
+
+def expected_pictures(summary: pd.DataFrame) -> int:
+    """Attention pictures a report draws (no cap): one per finished experiment with results of its own, of those
+    that never left chance only one."""
+    own = summary[summary.same_results_as.isna() & (summary.seeds > 0)]
+    return int((~own.at_chance).sum()) + bool(own.at_chance.any())
+
+
+def chance_by_hand(epochs: pd.DataFrame) -> set[str]:
+    """Experiments (one trial each) that never left chance, computed here with plain pandas from the Parquet rows:
+    test accuracy within 1/3 ± 3 binomial sd at every epoch, last test loss within 0.05 of ln 3, uniform alphas."""
+    flagged = set()
+    for label, rows in epochs.sort_values("epoch").groupby("experiment"):
+        half = 3 * math.sqrt(1 / 3 * 2 / 3 / rows.n_test.iloc[0])
+        last = rows.iloc[-1]
+        if (
+            rows.test_acc.between(1 / 3 - half, 1 / 3 + half).all()
+            and abs(last.test_loss - math.log(3)) <= 0.05
+            and abs(last.test_fg_alpha - 1 / 9) <= 0.1 / 9
+            and last.test_alpha_ge_half <= 0.01
+        ):
+            flagged.add(label)
+    return flagged
+
+
+def test_smoke_report_says_it_is_not_paper_scale_and_flags_chance_and_identical_rows(smoke_report):
+    """Issue 12: the banner, no diff against the published numbers, the chance flags, identical rows, the
+    paper's settings next to the ones the smoke scale ran."""
+    run_dir, done = smoke_report
+    assert done.returncode == 0, done.stderr
+    text = (run_dir / "report" / "report.md").read_text()
+    page = (run_dir / "report" / "index.html").read_text()
+    assert "> **Not paper scale: run `tables-smoke` ran with 400 train / 200 test mosaics, batch 100" in text
+    assert "for orientation only" in text and '<div class="banner" id="banner">' in page
+    tables = markdown_tables(text)
+    paper = table_with(tables, "test acc (published, paper scale)").set_index("experiment")
+    assert not any("diff" in c for c in paper.columns)
+
+    epochs = pd.read_parquet(run_dir / "epochs")
+    flagged = chance_by_hand(epochs)
+    assert flagged, "a smoke run learns nothing: some trial must be at chance"
+    summary = summary_of(run_dir)
+    assert set(summary.index[summary.at_chance]) == flagged
+    for label in summary.index:
+        assert ("never left chance" in paper.loc[label, "flags"]) == (label in flagged)
+    assert "Never left chance: " in text and '<div class="flags" id="flags">' in page
+
+    # rows that the smoke scale made one configuration have identical results, and are said to
+    settings = ["order", "k", "epochs", "what_lr", "where_lr"]
+    for _, same in summary.reset_index().groupby(settings):
+        if len(same) > 1:
+            first, *others = same.experiment
+            assert f"Identical results, every metric at every epoch: {', '.join(same.experiment)}" in text
+            assert all(summary.loc[o, "same_results_as"] == first for o in others)
+
+    # the paper's settings next to those it ran with; sizes the scale changed above each table
+    row = paper.loc["table1/3"]
+    assert (row["total epochs (paper)"], row["k (paper)"], row["total epochs"], row["k"]) == ("280", "20", "8", "1")
+    assert (
+        "Every row ran with batch_size 100 (paper 250), n_train 400 (paper 30,000), n_test 200 (paper 10,000)." in text
+    )
+    assert "train acc: clean pass over the training mosaics after the last epoch (`final_train_acc`)" in text
+    assert "precision: float32 (strict fp32) on cpu" in text
+    assert "stepped only for the network that trained in that epoch" in text
 
 
 def test_report_numbers_equal_those_of_the_parquet_rows(smoke_report):
@@ -372,7 +467,7 @@ def test_report_numbers_equal_those_of_the_parquet_rows(smoke_report):
     summary = pd.read_csv(run_dir / "report" / "summary.csv").set_index("experiment")
     text = (run_dir / "report" / "report.md").read_text()
     tables = markdown_tables(text)
-    paper = table_with(tables, "test acc (paper)").set_index("experiment")
+    paper = table_with(tables, "test acc (published, paper scale)").set_index("experiment")
     focus = table_with(tables, "test FTPT").set_index("experiment")
     assert sorted(paper.index) == sorted(last.index) == sorted(summary.index)
     for label, row in last.iterrows():
@@ -386,11 +481,11 @@ def test_report_numbers_equal_those_of_the_parquet_rows(smoke_report):
         assert paper.loc[label, "total epochs"] == str(row.epochs) and paper.loc[label, "k"] == str(row.k)
         assert paper.loc[label, "what lr"] == f"{row.what_lr:g}" and paper.loc[label, "where lr"] == f"{row.where_lr:g}"
         if pd.isna(ref):  # Table 2
-            assert paper.loc[label, "test acc (paper)"] == "not published" and ours.ref_source == "not published"
-        else:
-            assert paper.loc[label, "test acc (paper)"] == f"{ref:.3f}"
-            assert paper.loc[label, "test diff"] == f"{row.test_acc - ref:+.3f}"
-            assert ours.test_acc_diff == pytest.approx(row.test_acc - ref, rel=1e-12)
+            assert paper.loc[label, "test acc (published, paper scale)"] == "not published"
+            assert ours.ref_source == "not published"
+        else:  # shown for orientation, no difference below paper scale
+            assert paper.loc[label, "test acc (published, paper scale)"] == f"{ref:.3f}"
+            assert math.isnan(ours.test_acc_diff) and ours.ref_test_acc == ref
         for f in aggregate.FOCUS:
             assert focus.loc[label, f"test {f.upper()}"] == f"{row[f'test_{f}']:.3f}"
             assert focus.loc[label, f"train {f.upper()}"] == f"{row[f'final_train_{f}']:.3f}"
@@ -464,9 +559,14 @@ def test_failed_and_diverged_trials_are_reported_with_their_error(tables_smoke_r
     trials = pd.read_csv(tmp_path / "rep" / "trials.csv").set_index("experiment")
     assert trials.loc["table2/3", "error"] == "RuntimeError: injected fault in the test"
 
-    assert len(list((tmp_path / "rep" / "plots").iterdir())) == FIGURES_PER_EXPERIMENT * 8 + 1
-    assert len(list((tmp_path / "rep" / "attention").iterdir())) == 2
-    assert "4 more experiments have no picture" in text  # 6 finished, 2 drawn
+    own = summary.index[summary.same_results_as.isna() & (summary.seeds > 0)]  # figures of their own
+    plots = {p.name for p in (tmp_path / "rep" / "plots").iterdir()}
+    assert {f"{label.replace('/', '-')}.png" for label in own} <= plots
+    assert {"overlay_tables-table2_test_acc.png", "overlay_tables-table2_test_ftpt.png"} <= plots
+    pictures = expected_pictures(summary)
+    assert len(list((tmp_path / "rep" / "attention").iterdir())) == min(2, pictures)  # --attention 2
+    if pictures > 2:
+        assert f"{pictures - 2} more experiments have no picture" in text
     assert "No finished trial to draw in table2/3, table2/5." in text
 
 
@@ -495,11 +595,128 @@ def test_several_runs_are_combined_into_one_report(tmp_path):
     text = (out / "report.md").read_text()
     assert "# Report: a, b" in text
     std = np.std([0.5, 0.6, 0.9], ddof=1)
-    assert f"| table1/7 | 8 | 1 | 0.001 | 0.01 | 0.767 ± {std:.3f} (n=3) | 0.970 |" in text
+    assert f"| table1/7 | 600 | 8 | 50 | 1 | 0.001 | 0.01 | 0.767 ± {std:.3f} (n=3) | 0.970 |" in text
     # no CIFAR-10 here: no attention pictures, said so, not an error
     assert "skipped: the CIFAR-10 images are needed" in text
     assert not list((out / "attention").iterdir())
-    assert len(list((out / "plots").iterdir())) == FIGURES_PER_EXPERIMENT + 1
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["comparison_test_acc.png", "table1-7.png"]
+
+
+def write_run(root: Path, name: str, space: str, scale: str, trials: list[tuple[dict, str, list[dict], str]]) -> Path:
+    """A run folder made without Ray, as the driver writes it: (config, trial_id, epoch rows, status) per trial."""
+    storage = RunStorage(str(root / name))
+    storage.write_json({"name": name, "space": space, "scale": scale, "seeds": 1}, RUN_FILE)
+    writer = ResultsWriter(storage, name, {e.label: e.reference for e in get_space(space).experiments})
+    for config, trial_id, rows, status in trials:
+        for row in rows:
+            writer.add_epoch(trial_id, row)
+        writer.set_trial(trial_id, {**config, "run": name}, status, wall_s=5.0)
+    return root / name
+
+
+def test_paper_scale_report_has_no_banner_no_chance_flags_and_the_difference(tmp_path):
+    """A (synthetic) paper-scale run that learned: compared with the published numbers, nothing flagged."""
+    trials = []
+    for label, accs in (("table1/1", [0.36, 0.6, 0.8]), ("table1/3", [0.36, 0.4, 0.45])):
+        for seed in (0, 1):
+            config = trial_config(label, seed, run="paper", scale="paper")
+            trial_id = f"{label[-1]}{seed}"
+            rows = epoch_rows(config, trial_id, [a + 0.02 * seed for a in accs], final_train=0.95 + 0.01 * seed)
+            trials.append((config, trial_id, rows, "TERMINATED"))
+    run = write_run(tmp_path, "paper", "table1", "paper", trials)
+    done = report(run, "--data-dir", tmp_path / "no-cifar-here")
+    assert done.returncode == 0, done.stderr
+    text = (run / "report" / "report.md").read_text()
+    page = (run / "report" / "index.html").read_text()
+    assert "Not paper scale" not in text and 'id="banner"' not in page
+    assert "## Flags" not in text and 'id="flags"' not in page and "Never left chance" not in text
+    summary = summary_of(run)
+    assert not summary.at_chance.any() and summary.same_results_as.isna().all()
+    paper = table_with(markdown_tables(text), "test acc (published)").set_index("experiment")
+    assert "total epochs (paper)" not in paper.columns  # the paper's own settings: nothing changed
+    assert paper.loc["table1/1", "test acc"] == "0.810 ± 0.014 (n=2)"
+    assert (
+        paper.loc["table1/1", "test diff"] == f"{0.81 - 0.81:+.3f}" and paper.loc["table1/3", "test diff"] == "+0.030"
+    )
+    assert summary.loc["table1/3", "test_acc_diff"] == pytest.approx(0.46 - 0.43)
+    plots = {p.name for p in (run / "report" / "plots").iterdir()}
+    assert plots == {
+        "table1-1.png",
+        "table1-3.png",
+        "comparison_test_acc.png",
+        "overlay_table1-table1_test_acc.png",
+        "overlay_table1-table1_test_ftpt.png",
+    }
+    for name in plots:
+        assert_png(run / "report" / "plots" / name)
+
+
+SEARCH_SAMPLES = 8
+
+
+def chance_rows(rows: list[dict]) -> list[dict]:
+    """Epoch rows of a trial that learned nothing: accuracy 1/3, loss ln 3, uniform attention."""
+    for row in rows:
+        for prefix in ("train_", "test_", "val_"):
+            row.update(metrics(prefix, 1 / 3, focus_true=1 / 9))
+            row.update({f"{prefix}loss": math.log(3), f"{prefix}alpha_ge_half": 0.0, f"{prefix}fg_alpha": 1 / 9})
+    return rows
+
+
+def search_run(root: Path) -> Path:
+    """A (synthetic) random search at cpu scale: test accuracy grows with the what lr; sample 0 learned nothing;
+    every third sample stopped early by the scheduler."""
+    base = get_space("search").trials("cpu")[0]
+    rng = np.random.default_rng(0)
+    trials = []
+    for i in range(SEARCH_SAMPLES):
+        what_lr, where_lr = 10 ** rng.uniform(-4, -1, size=2)
+        config = {**base, "what_lr": what_lr, "where_lr": where_lr, "k": (1, 2, 5, 10, 20)[i % 5]}
+        acc = 0.4 + 0.15 * (math.log10(what_lr) + 4)
+        stopped = i % 3 == 2
+        rows = epoch_rows(
+            config,
+            f"s{i}",
+            [0.38, acc],
+            final_train=None if stopped else acc + 0.1,
+            outcome="running" if stopped else "completed",
+        )
+        for row, a in zip(rows, (0.38, acc)):
+            row.update(metrics("val_", a - 0.01))
+        trials.append((config, f"s{i}", chance_rows(rows) if i == 0 else rows, "TERMINATED"))
+    return write_run(root, "search-cpu", "search", "cpu", trials)
+
+
+def test_search_report_plots_accuracy_against_the_sampled_settings(tmp_path):
+    """A search's report: a scatter and a parallel-coordinates plot, the best configurations, no figure per sample
+    (only on request)."""
+    run = search_run(tmp_path)
+    done = report(run, "--data-dir", tmp_path / "no-cifar-here")
+    assert done.returncode == 0, done.stderr
+    out = run / "report"
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert plots == ["search-random-cpu_parallel.png", "search-random-cpu_scatter.png"]
+    for name in plots:
+        assert_png(out / "plots" / name)
+    page = (out / "index.html").read_text()
+    assert set(re.findall(r'<img src="([^"]+)"', page)) == {f"plots/{p}" for p in plots}
+
+    text = (out / "report.md").read_text()
+    assert "## Search `search/random (search, cpu)`: best configurations" in text
+    best = table_with(markdown_tables(text), "rank")
+    trials = pd.read_parquet(run / "trials.parquet")
+    assert len(best) == SEARCH_SAMPLES and list(best["rank"]) == [str(i) for i in range(1, SEARCH_SAMPLES + 1)]
+    top = trials.loc[trials.test_acc.idxmax()]
+    assert best.iloc[0]["what_lr"] == f"{top.what_lr:.4g}" and best.iloc[0]["test acc"] == f"{top.test_acc:.3f}"
+    assert set(trials.outcome) == {"completed", "stopped"} and "stopped" in set(best["outcome"])
+    at_chance = best[best["flags"].str.contains("never left chance")]
+    assert list(at_chance["what_lr"]) == [f"{trials.set_index('trial_id').loc['s0', 'what_lr']:.4g}"]
+    assert "Every sample ran with n_train 6,000 (paper 30,000), n_test 2,000 (paper 10,000), n_val 2,000" in text
+
+    done = report(run, "--data-dir", tmp_path / "no-cifar-here", "--per-sample-figures")
+    assert done.returncode == 0, done.stderr
+    per_sample = [p for p in (out / "plots").iterdir() if p.name.startswith("search-random-k=")]
+    assert len(per_sample) == SEARCH_SAMPLES
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,19 @@ def read_epochs(run_dir):
     return pd.read_parquet(run_dir / "epochs")
 
 
+def wait_for_rows(run_dir, n: int, driver, timeout_s: float = 120) -> None:
+    """Until the driver subprocess has written `n` epoch rows (it must still be running)."""
+    deadline, rows = time.time() + timeout_s, 0
+    while time.time() < deadline and rows < n:
+        time.sleep(0.5)
+        try:
+            rows = len(read_epochs(run_dir))
+        except (OSError, ValueError):
+            rows = 0
+        assert driver.poll() is None, (driver.stdout or driver.stderr).read().decode()[-3000:]
+    assert rows >= n, "the driver never got going"
+
+
 def assert_complete(run_dir, expected_epochs: dict):
     """One row per trial and epoch 1..E, no gaps, no duplicates; every trial TERMINATED."""
     epochs = read_epochs(run_dir)
@@ -246,16 +259,7 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
         start_new_session=True,
     )
     run_dir = results / "table1-smoke"
-    deadline = time.time() + 120
-    rows = 0
-    while time.time() < deadline and rows < 6:
-        time.sleep(0.5)
-        try:
-            rows = len(read_epochs(run_dir))
-        except (OSError, ValueError):
-            rows = 0
-        assert driver.poll() is None, driver.stdout.read().decode()[-3000:]
-    assert rows >= 6, "the driver never got going"
+    wait_for_rows(run_dir, 6, driver)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
 
@@ -283,13 +287,8 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, 
     driver = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    run_dir, deadline, rows = results / "table1-smoke", time.time() + 120, 0
-    while time.time() < deadline and rows < 3:
-        time.sleep(0.5)
-        try:
-            rows = len(read_epochs(run_dir))
-        except (OSError, ValueError):
-            rows = 0
+    run_dir = results / "table1-smoke"
+    wait_for_rows(run_dir, 3, driver)
     driver.send_signal(signal.SIGINT)  # what Ctrl+C sends
     _, err = driver.communicate(timeout=120)
     assert driver.returncode == 130, err.decode()[-2000:]

@@ -1,0 +1,149 @@
+"""What a report says before its numbers (orchestrator/report_checks.py), on hand-made rows: chance, identical
+results, the paper's settings, sampled settings, Table 1 / Table 2 pairs, precision. Fast: no Ray, no files."""
+
+import math
+
+import pandas as pd
+import pytest
+from test_report import chance_rows, epoch_rows, frames, trial_config, trial_row
+
+from orchestrator import aggregate, report_checks
+
+
+def results_of(trials: list[tuple[dict, str, list[dict]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(annotated trial results, epochs) of hand-made trials: (config, trial_id, epoch rows)."""
+    epochs, rows = frames(
+        [r for _, _, rs in trials for r in rs], [trial_row(c, t, "TERMINATED", "completed") for c, t, _ in trials]
+    )
+    return report_checks.annotate(aggregate.trial_results(rows, epochs), epochs), epochs
+
+
+def test_chance_band_is_binomial():
+    p, half = report_checks.chance_band(3, 200)
+    assert p == pytest.approx(1 / 3) and half == pytest.approx(3 * math.sqrt(1 / 3 * 2 / 3 / 200))
+    assert report_checks.chance_band(3, 10_000)[1] == pytest.approx(0.01414, abs=1e-4)
+    assert report_checks.classes("horse,ship,truck") == 3 and report_checks.classes("plane,car") == 2
+
+
+def test_a_trial_that_never_left_chance_is_flagged_and_one_that_learned_is_not():
+    at_chance = trial_config("table1/1", 0)
+    learned = trial_config("table1/3", 0)
+    late = trial_config("table1/7", 0)  # at chance, then left it in the last epoch
+    results, _ = results_of(
+        [
+            (at_chance, "c", chance_rows(epoch_rows(at_chance, "c", [0.3, 0.3], final_train=0.3))),
+            (learned, "l", epoch_rows(learned, "l", [0.4, 0.7], final_train=0.9)),
+            (
+                late,
+                "x",
+                chance_rows(epoch_rows(late, "x", [0.3, 0.3], final_train=0.3))[:1]
+                + epoch_rows(late, "x", [0.3, 0.6], final_train=0.8)[1:],
+            ),
+        ]
+    )
+    flags = results.set_index("trial_id")
+    assert flags.loc["c", "never_left_chance"] and not flags.loc["l", "never_left_chance"]
+    assert not flags.loc["x", "never_left_chance"]
+    assert flags.loc["c", "chance_acc"] == pytest.approx(1 / 3)
+    evidence = flags.loc["c", "chance_evidence"]
+    assert "within 1/3 ± 0.100 (3 binomial sd, n=200) at every epoch" in evidence
+    assert "≈ ln 3 = 1.099" in evidence and "alphas uniform" in evidence
+
+
+def test_accuracy_at_chance_with_a_low_loss_is_not_called_chance():
+    config = trial_config("table1/1", 0)
+    rows = chance_rows(epoch_rows(config, "o", [0.3, 0.3], final_train=0.9))
+    rows[-1]["test_loss"] = 0.6  # fits something: not the loss of a uniform guess
+    results, _ = results_of([(config, "o", rows)])
+    assert not results.iloc[0]["never_left_chance"]
+
+
+def test_identical_results_are_found_and_told_apart_from_equal_settings():
+    one, two = trial_config("table1/1", 0), trial_config("table1/2", 0)  # the same settings at smoke scale
+    three, other = trial_config("table1/3", 0), trial_config("table1/7", 0)
+    results, epochs = results_of(
+        [
+            (one, "a", epoch_rows(one, "a", [0.3, 0.4], final_train=0.5)),
+            (two, "b", epoch_rows(two, "b", [0.3, 0.4], final_train=0.5)),
+            (three, "c", epoch_rows(three, "c", [0.3, 0.4], final_train=0.5)),
+            (other, "d", epoch_rows(other, "d", [0.3, 0.41], final_train=0.5)),
+        ]
+    )
+    assert list(results.identical_to.fillna("-")) == ["table1/1 seed 0"] * 3 + ["-"]
+    summary = aggregate.experiment_summary(results)
+    groups = report_checks.identical_experiments(summary, report_checks.experiment_fingerprints(results, epochs))
+    assert [g.experiments for g in groups] == [("table1/1", "table1/2", "table1/3")]
+    assert groups[0].differing == ("where_lr",)  # table1/3's where lr made no difference
+    assert report_checks.same_results_as(groups) == {"table1/2": "table1/1", "table1/3": "table1/1"}
+
+
+def test_settings_a_scale_changed_are_listed_with_the_papers():
+    config = trial_config("table1/3", 0)  # smoke: k 20 -> 1, 280 -> 8 epochs, smaller sets and batches
+    results, _ = results_of([(config, "a", epoch_rows(config, "a", [0.3], final_train=0.5))])
+    summary = aggregate.experiment_summary(results)
+    changes = report_checks.settings_changes(summary, {}).iloc[0]
+    assert (changes.paper_epochs, changes.paper_k, changes.paper_where_lr) == (280, 20, 0.001)
+    assert {c[0]: (c[1], c[2]) for c in changes.changed} == {
+        "k": (20, 1),
+        "epochs": (280, 8),
+        "batch_size": (250, 100),
+        "n_train": (30_000, 400),
+        "n_test": (10_000, 200),
+    }
+    assert report_checks.change_text(changes.changed[2:3]) == "batch_size 100 (paper 250)"
+    paper = trial_config("table1/3", 0, scale="paper")
+    results, _ = results_of([(paper, "p", epoch_rows(paper, "p", [0.3], final_train=0.5))])
+    assert report_checks.settings_changes(aggregate.experiment_summary(results), {}).iloc[0].changed == []
+
+
+def test_banner_only_below_paper_scale():
+    summary = pd.DataFrame(
+        {"scale": ["smoke"], "space": ["tables"], "n_train": [400], "n_test": [200], "batch_size": [100]}
+    )
+    banner = report_checks.scale_banner(summary, [{"name": "tables-smoke", "scale": "smoke"}])
+    assert banner[0].startswith("Not paper scale: run `tables-smoke` ran with 400 train / 200 test mosaics, batch 100")
+    assert "orientation only" in banner[1]
+    assert report_checks.scale_banner(summary.assign(scale="paper"), []) == []
+
+
+def test_a_search_is_recognised_with_log_axes_for_learning_rates():
+    base = {**trial_config("table1/1", 0), "experiment": "search/random", "space": "search"}
+    samples = [{**base, "what_lr": lr, "where_lr": lr / 2, "k": k} for lr, k in ((1e-3, 1), (2e-2, 2), (5e-4, 1))]
+    results, _ = results_of(
+        [(s, f"s{i}", epoch_rows(s, f"s{i}", [0.3], final_train=0.5)) for i, s in enumerate(samples)]
+    )
+    (group,) = report_checks.sampled_groups(aggregate.experiment_summary(results))
+    assert group.keys == ("k", "what_lr", "where_lr") and group.log_keys == ("what_lr", "where_lr")
+    assert len(group.experiments) == 3
+    # the rows of a table are not samples, even when they differ
+    table = [trial_config(label, 0) for label in ("table1/1", "table1/3")]
+    results, _ = results_of([(c, f"t{i}", epoch_rows(c, f"t{i}", [0.3], final_train=0.5)) for i, c in enumerate(table)])
+    assert report_checks.sampled_groups(aggregate.experiment_summary(results)) == []
+
+
+def test_table1_and_table2_rows_are_paired_by_setting():
+    summary = pd.DataFrame(
+        {
+            "experiment_id": ["table1/1", "table1/2", "table2/1", "heldout-table1/1", "heldout-table2/1", "table2/9"],
+            "order": ["what_first", "what_first", "where_first", "what_first", "where_first", "where_first"],
+            "scale": ["smoke"] * 6,
+        }
+    )
+    pairs = report_checks.order_pairs(summary)
+    assert list(pairs) == ["table", "heldout-table"]
+    assert [(p.row, p.what_first, p.where_first) for p in pairs["table"]] == [("1", "table1/1", "table2/1")]
+    assert pairs["heldout-table"][0].where_first == "heldout-table2/1"
+
+
+def test_precision_says_dtype_and_recorded_precision_and_handles_its_absence():
+    cpu = pd.DataFrame({"dtype": ["float32", "float32"], "device": ["cpu", "cpu"]})
+    assert report_checks.precision_text(cpu) == "float32 (strict fp32) on cpu (2 trials)"
+    gpu = pd.DataFrame({"dtype": ["float32"], "device": ["cuda:0"]})
+    assert "TF32 use not recorded" in report_checks.precision_text(gpu)
+    recorded = gpu.assign(precision=["tf32"])
+    assert report_checks.precision_text(recorded) == "float32, precision tf32 on cuda:0 (1 trial)"
+    assert report_checks.precision_text(cpu.assign(precision="fp32")) == "float32 (strict fp32) on cpu (2 trials)"
+    assert "precision tf32 applies on CUDA only" in report_checks.precision_text(cpu.assign(precision="tf32"))
+    assert report_checks.precision_text(pd.DataFrame({"dtype": ["float64"], "device": ["cpu"]})) == (
+        "float64 on cpu (1 trial)"
+    )
