@@ -199,7 +199,7 @@ def test_a_wrong_address_fails_fast_with_one_line(tmp_path):
         text=True,
         timeout=120,
     )
-    assert done.returncode == 2 and time.time() - started < 60  # seconds, not Ray's minutes of retries
+    assert done.returncode == 2 and time.time() - started < 15  # seconds (2-3 measured), not minutes of retries
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "127.0.0.1:1" in done.stderr
     assert not (tmp_path / "r").exists()
 
