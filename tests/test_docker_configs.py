@@ -682,3 +682,22 @@ def test_grafana_dashboard_shows_every_trial_gauge():
     source = yaml.safe_load((DOCKER / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text())
     uids = {d["uid"] for d in source["datasources"]}
     assert {p["datasource"]["uid"] for p in dashboard["panels"]} <= uids
+
+
+def test_rayjob_pods_run_unprivileged_and_only_their_own_pods_reach_them():
+    job = load("rayjob.yaml")
+    spec = job["spec"]
+    pods = [spec["submitterPodTemplate"]["spec"], spec["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]]
+    pods += [g["template"]["spec"] for g in spec["rayClusterSpec"]["workerGroupSpecs"]]
+    for pod in pods:
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"]
+    policy = yaml.safe_load((DOCKER / "rayjob-network.yaml").read_text())
+    assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"ray.io/is-ray-node": "yes"}
+    sources = [s for rule in policy["spec"]["ingress"] for s in rule["from"]]
+    assert all(set(s) == {"podSelector"} for s in sources), "no namespaceSelector or ipBlock: this namespace only"
+    assert {"job-name": job["metadata"]["name"]} in [s["podSelector"]["matchLabels"] for s in sources]

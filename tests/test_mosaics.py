@@ -77,3 +77,26 @@ def test_mosaic_picture_places_slot_i_at_row_i_div_g_column_i_mod_g(fake_images,
         r, c = divmod(i, grid)
         patch = image[:, 32 * r : 32 * r + 32, 32 * c : 32 * c + 32]
         assert np.array_equal(patch, fake_images.train_images[img_index])
+
+
+def test_a_spec_draws_these_exact_mosaics():
+    """Literal expected indices (not the same numpy calls again): a change to the draw, the streams or the seeding
+    changes every published mosaic set, and must show up here."""
+    from trainables.cifar import CifarImages
+
+    labels = np.arange(1000) % 10
+    pixels = np.zeros((1000, 3, 32, 32), np.uint8)
+    sets = build_mosaic_sets(
+        MosaicSpec(n_train=3, n_test=2, seed=7), CifarImages(pixels, labels, pixels[:300], labels[:300])
+    )
+    assert sets["train"].slots.tolist() == [
+        [895, 575, 773, 832, 948, 223, 53, 300, 283],
+        [872, 911, 3, 496, 628, 820, 131, 794, 116],
+        [465, 814, 302, 341, 688, 275, 716, 253, 990],
+    ]
+    assert sets["train"].fg_slot.tolist() == [4, 4, 4] and sets["train"].label.tolist() == [1, 1, 1]
+    assert sets["test"].slots.tolist() == [
+        [874, 111, 256, 877, 186, 216, 156, 534, 431],
+        [574, 501, 852, 991, 777, 370, 304, 223, 324],
+    ]
+    assert sets["test"].fg_slot.tolist() == [3, 4] and sets["test"].label.tolist() == [0, 0]
