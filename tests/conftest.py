@@ -132,7 +132,8 @@ def ray_cluster():
 
 @pytest.fixture(scope="session")
 def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
-    """`mosaic-sweep run tables --scale smoke`, once per session (real CIFAR when present): (run_dir, exit, stdout).
+    """`mosaic-sweep run tables --scale smoke`, once per session (real CIFAR when present): (run_dir, exit, stdout and
+    stderr).
 
     Tests of the run and of reports on it share this one run."""
     import contextlib
@@ -155,7 +156,7 @@ def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
         "30",
     ] + ([] if real else ["--no-verify"])
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):  # both: the secret checks scan stderr too
         code = main(argv)
     return results / "tables-smoke", code, out.getvalue()
 

@@ -103,6 +103,13 @@ def test_sweep_uses_both_nodes_and_survives_losing_the_worker(ray_cluster, synth
     # trials ran on both nodes (the killed worker included), and each row says which node it came from
     assert worker.node_id in set(epochs.node_id) and epochs.node_id.nunique() >= 2
     assert epochs.node_ip.notna().all() and epochs.hostname.notna().all()
+    # the trial cut off by the kill: its rows up to its last checkpoint (every 2 epochs) come from the killed node,
+    # the rest from the node it was retried on; no row of the lost attempt after the checkpoint stays
+    moved = [r for _, r in epochs.groupby("trial_id") if worker.node_id in set(r.node_id) and r.node_id.nunique() > 1]
+    assert moved, "no trial was retried on another node"
+    for rows in moved:
+        before, after = rows[rows.node_id == worker.node_id].epoch, rows[rows.node_id != worker.node_id].epoch
+        assert before.max() < after.min() and (after.min() - 1) % 2 == 0, rows[["epoch", "node_id"]]
 
 
 def test_ray_job_submit_runs_a_sweep_on_the_cluster(ray_cluster, synthetic_cifar_dir, tmp_path):

@@ -701,3 +701,13 @@ def test_rayjob_pods_run_unprivileged_and_only_their_own_pods_reach_them():
     sources = [s for rule in policy["spec"]["ingress"] for s in rule["from"]]
     assert all(set(s) == {"podSelector"} for s in sources), "no namespaceSelector or ipBlock: this namespace only"
     assert {"job-name": job["metadata"]["name"]} in [s["podSelector"]["matchLabels"] for s in sources]
+
+
+def test_cluster_workers_do_not_get_the_autoscaler_profile():
+    cluster = load("cluster.yaml")
+    head = cluster["available_node_types"][cluster["head_node_type"]]["node_config"].get("IamInstanceProfile")
+    for name, node in cluster["available_node_types"].items():
+        if name == cluster["head_node_type"]:
+            continue
+        profile = node["node_config"]["IamInstanceProfile"]
+        assert profile != head and "autoscaler" not in str(profile.get("Name", profile.get("Arn"))), name
