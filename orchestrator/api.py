@@ -57,7 +57,7 @@ def run(
     request = SweepRequest(space=space, name=name, **options)
     plan = plan_sweep(request)  # bad input fails here, before Ray starts
     try:
-        run_sweep(request)
+        run_sweep(request, plan=plan)
     except RunFailed as exc:
         if exc.code != 1:
             raise

@@ -78,7 +78,12 @@ class SweepPlan:
     seeds: int | None  # as given, or as the resumed run was started
     only: str | None
     trials: list[dict]
-    info: dict  # what run.json records
+
+    @property
+    def info(self) -> dict:
+        """What run.json records of the plan."""
+        space, scale, seeds, only = self.space.name, self.scale, self.seeds, self.only
+        return {"name": self.name, "space": space, "scale": scale, "seeds": seeds, "only": only}
 
 
 def load_space(request: SweepRequest) -> SearchSpace:
@@ -141,17 +146,16 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         trials = [{**t, "run": name} for t in space.trials(scale, seeds)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    info = {"name": name, "space": space.name, "scale": scale, "seeds": seeds, "only": only}
-    return SweepPlan(space, scale, name, storage, seeds, only, trials, info)
+    return SweepPlan(space, scale, name, storage, seeds, only, trials)
 
 
-def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
-    """Plan, then start Ray and the Tuner; 0 when every trial finished, else RunFailed (exit 1, or 130 when
-    interrupted). `trainable_fn` replaces the trial function (tests use it to inject faults)."""
+def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None = None) -> int:
+    """Plan (unless given the plan of `request`), then start Ray and the Tuner; 0 when every trial finished, else
+    RunFailed (exit 1, or 130 when interrupted). `trainable_fn` replaces the trial function (tests inject faults)."""
     from .ray_session import check_reachable, cluster_gpus, connect
     from .tuner import build_tuner
 
-    plan = plan_sweep(request)
+    plan = plan or plan_sweep(request)
     space, name, storage, scale = plan.space, plan.name, plan.storage, plan.scale
     if request.resume:
         check_restorable(storage, name)
@@ -166,8 +170,9 @@ def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
         flush=True,
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
-    gpus = request.gpus_per_trial if request.gpus_per_trial is not None else (1.0 if cluster_gpus() > 0 else 0.0)
-    warning = check_gpu_request(gpus, cluster_gpus(), joined=bool(request.address or os.environ.get("RAY_ADDRESS")))
+    available = cluster_gpus()
+    gpus = request.gpus_per_trial if request.gpus_per_trial is not None else (1.0 if available > 0 else 0.0)
+    warning = check_gpu_request(gpus, available, joined=bool(request.address or os.environ.get("RAY_ADDRESS")))
     if warning:
         print(f"mosaic-sweep: warning: {warning}", flush=True)
     check_shared_storage(storage, request.results_dir)
@@ -177,7 +182,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None) -> int:
         if not storage.claim({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE):
             raise UsageError(f"run {name!r} was just started by another driver in {redact(request.results_dir)}")
     writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
-    size = pack_size(request.pack, space, plan.trials, gpus, cluster_gpus())
+    size = pack_size(request.pack, space, plan.trials, gpus, available)
     rows = pack_rows(plan.trials, size)
     if size > 1:
         packs = sum(1 for r in rows if PACK_KEY in r)

@@ -181,14 +181,15 @@ class ProgressCallback(tune.Callback):
         self.ended: set[str] = set()  # configurations whose last epoch has been reported
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        for trial_id, row in epoch_rows(trial, result):  # per configuration: a pack counts all its members
+        rows = epoch_rows(trial, result)  # per configuration: a pack counts all its members
+        for trial_id, row in rows:
             self.epochs[trial_id] = int(row.get("epoch", 0))
             if row.get("outcome") != "running":
                 self.ended.add(trial_id)
             if isinstance(row.get("test_acc"), float) and row["test_acc"] == row["test_acc"]:
                 self.test_acc[trial_id] = (row["test_acc"], str(row.get("experiment", trial_id)))
         if self.first_epochs is None:
-            self.first_epochs = sum(self.epochs.values()) - len(epoch_rows(trial, result))
+            self.first_epochs = sum(self.epochs.values()) - len(rows)
 
     def on_step_end(self, iteration, trials, **info):
         if time.time() - self.last_print >= self.every_s:
