@@ -45,9 +45,9 @@ def run(
     `space`: a built-in space name, a YAML space file, a SearchSpace, or a list of rows (dicts of flat config keys,
     optionally with "label" and "reference"), which become the space `space_name`. `name`: the run's name
     (default SPACE-SCALE); an existing run is never overwritten (resume=True continues it).
-    `options`: any `mosaic-sweep run` option by its Python name: scale, seeds, only, overrides ({key: value}, as
-    --set), data_dir, no_verify, results_dir (or storage), address, num_cpus, gpus_per_trial, cpus_per_trial,
-    max_concurrent, max_failures, checkpoint_every, resume, progress_every, logger.
+    `options`: any `mosaic-sweep run` option by its Python name: scale, seeds, first_seed, only, overrides
+    ({key: value}, as --set), data_dir, no_verify, results_dir (or storage), address, num_cpus, gpus_per_trial,
+    cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume, progress_every, logger, pack.
     Bad input raises UsageError; failed trials do not raise (see `RunHandle.ok`); an interrupt raises RunFailed.
     """
     if isinstance(space, list):

@@ -434,8 +434,22 @@ def identical_seeds(results: pd.DataFrame) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for _, group in results[results["identical_to"].notna()].groupby("identical_to", sort=False):
         for exp_id, trials in group.groupby("experiment_id", sort=False):
-            if len(trials) > 1:
+            if trials["seed"].nunique() > 1:  # one seed run twice is meant to repeat itself
                 out.setdefault(exp_id, []).extend(trial_name(t) for _, t in trials.iterrows())
+    return out
+
+
+def repeated_seeds(results: pd.DataFrame) -> dict[str, list[str]]:
+    """experiment_id -> 'seed S (runs a, b)' for each seed with more than one finished trial (runs that combine
+    without --first-seed): its mean and sd count that seed once per trial."""
+    done = results[results["finished"] & results["seed"].notna()]
+    out: dict[str, list[str]] = {}
+    for (exp_id, seed), trials in done.groupby(["experiment_id", "seed"], sort=False):
+        if len(trials) > 1:
+            out.setdefault(exp_id, []).append(
+                f"seed {int(seed)} ({'runs' if trials['run'].nunique() > 1 else 'run'} "
+                f"{', '.join(dict.fromkeys(trials['run']))})"
+            )
     return out
 
 
@@ -448,6 +462,7 @@ class Findings:
     finished: int
     identical: list[IdenticalGroup]
     same_seeds: dict[str, list[str]]
+    repeated_seeds: dict[str, list[str]]
     sampled: list[SampledGroup]
     pairs: dict[str, list[OrderPair]]
     precision: str
@@ -483,6 +498,7 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
         finished=len(done),
         identical=identical,
         same_seeds=identical_seeds(results),
+        repeated_seeds=repeated_seeds(results),
         sampled=sampled,
         pairs=order_pairs(summary[~summary["experiment_id"].isin(sampled_ids(sampled))]),
         precision=precision_text(results),

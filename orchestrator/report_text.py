@@ -356,6 +356,11 @@ def flag_lines(content: ReportContent) -> list[str]:
         out.append(f"Identical results, every metric at every epoch: {_list(g.experiments)}; {why}.")
     for exp_id, trials in f.same_seeds.items():
         out.append(f"Seeds with identical results in {exp_id}: {_list(trials)}; the seed had no effect.")
+    for exp_id, seeds in f.repeated_seeds.items():
+        out.append(
+            f"The same seed more than once in {exp_id}: {_list(seeds)}; its mean and sd count that seed once per "
+            "trial. New seeds for an experiment run before: `mosaic-sweep run ... --first-seed N`."
+        )
     if not content.problems.empty:
         out.append(
             f"{len(content.problems)} of {len(content.results)} trials did not finish; their numbers are left "
@@ -372,7 +377,9 @@ def _list(items, limit: int = 12) -> str:
 def runs_lines(content: ReportContent) -> list[str]:
     lines = []
     for r in content.runs:
-        seeds = f", seeds {r['seeds']}" if r.get("seeds") else ""
+        first = r.get("first_seed") or 0
+        seeds = f", {r['seeds']} seeds" if r.get("seeds") else ""
+        seeds += f" from seed {first}" if first else ""
         only = f", only {r['only']}" if r.get("only") else ""
         lines.append(
             f"run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"

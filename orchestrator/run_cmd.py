@@ -38,6 +38,14 @@ def add_parser(sub) -> None:
         default=None,
         help="seeds per experiment (data and init); default: the space's own (1, or 5 for 'seeds')",
     )
+    p.add_argument(
+        "--first-seed",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="number the seeds from N (default 0): a new run adds seeds N.. to experiments run before (the report "
+        "combines runs and flags a seed that appears twice)",
+    )
     add_data_flags(p)
     p.add_argument(
         "--results-dir",

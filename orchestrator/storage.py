@@ -7,7 +7,7 @@ import json
 import os
 import re
 import uuid
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 class RunStorage:
     """A run folder on a local disk, NFS or an object store (any pyarrow filesystem URI, e.g.
-    `s3://bucket/prefix?region=eu-west-1` or `s3://KEY:SECRET@bucket/prefix?endpoint_override=host:9000`)."""
+    `s3://bucket/prefix?region=eu-west-1` or `s3://bucket/prefix?endpoint_override=host:9000&scheme=http`)."""
 
     def __init__(self, uri: str):
         self.uri = uri if "://" in uri else os.path.abspath(uri)
@@ -121,6 +121,20 @@ def redact(uri: str) -> str:
         return uri
     parts = urlsplit(uri)
     return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+# pyarrow reads keys from these URI options (S3); user info is the access key (and secret) on every object store.
+CREDENTIAL_OPTIONS = ("access_key", "secret_key", "session_token")
+
+
+def credentials_in(uri: str) -> list[str]:
+    """The parts of a URI that carry credentials (none for a path): Ray Tune pickles the filesystem built from a
+    run's URI into its experiment state in the run folder, so a sweep must get its keys from the environment."""
+    if "://" not in uri:
+        return []
+    parts = urlsplit(uri)
+    found = ["user info"] if parts.username or parts.password else []
+    return found + [key for key, _ in parse_qsl(parts.query) if key in CREDENTIAL_OPTIONS]
 
 
 def fsync(path: str) -> None:

@@ -24,7 +24,7 @@ from trainables.tune_trial import PACK_KEY
 from .cli_args import load_images
 from .errors import RunFailed, UsageError
 from .results import EPOCHS_DIR, FINISHED, RUN_FILE, TUNE_DIR, ResultsWriter
-from .storage import RunStorage, redact
+from .storage import RunStorage, credentials_in, redact
 
 DEFAULT_SCALE = "paper"
 DEFAULT_MAX_FAILURES = 2
@@ -40,6 +40,7 @@ class SweepRequest:
     scale: str | None = None  # None: paper, or on --resume the run's own
     only: str | None = None  # comma-separated labels or globs
     seeds: int | None = None
+    first_seed: int | None = None  # seeds are first_seed.. (None: 0, or on --resume the run's own)
     overrides: dict = field(default_factory=dict)  # --set KEY=VALUE, on every trial
     data_dir: str | None = None
     download: bool = False
@@ -76,6 +77,7 @@ class SweepPlan:
     name: str
     storage: RunStorage
     seeds: int | None  # as given, or as the resumed run was started
+    first_seed: int
     only: str | None
     trials: list[dict]
 
@@ -83,7 +85,14 @@ class SweepPlan:
     def info(self) -> dict:
         """What run.json records of the plan."""
         space, scale, seeds, only = self.space.name, self.scale, self.seeds, self.only
-        return {"name": self.name, "space": space, "scale": scale, "seeds": seeds, "only": only}
+        return {
+            "name": self.name,
+            "space": space,
+            "scale": scale,
+            "seeds": seeds,
+            "first_seed": self.first_seed,
+            "only": only,
+        }
 
 
 def load_space(request: SweepRequest) -> SearchSpace:
@@ -110,26 +119,21 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         full_space = full_space.with_overrides(request.overrides) if request.overrides else full_space
     except ValueError as exc:
         raise UsageError(f"--set: {exc}") from None
-    scale, seeds, only = request.scale, request.seeds, request.only
+    scale, seeds, first_seed, only = request.scale, request.seeds, request.first_seed or 0, request.only
     name = request.name if request.name is not None else f"{full_space.name}-{scale or DEFAULT_SCALE}"
     if not RUN_NAME.fullmatch(name) or name in (".", ".."):
         raise UsageError(f"run name {name!r}: use letters, digits, '.', '_' and '-' only (a folder name, not a path)")
+    if found := credentials_in(request.results_dir):
+        raise UsageError(
+            f"--storage {redact(request.results_dir)}: remove the credentials from the URI ({', '.join(found)}), Ray "
+            f"would store them with the run; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or use an instance "
+            f"profile) on every node instead"
+        )
     storage = RunStorage.child(request.results_dir, name)
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
-        stored = storage.read_json(RUN_FILE)
-        if stored["space"] != full_space.name or (scale is not None and scale != stored["scale"]):
-            raise UsageError(
-                f"run {name!r} is space {stored['space']} at scale {stored['scale']}; resume it with those"
-            )
-        scale, seeds, only = stored["scale"], stored["seeds"], stored.get("only")  # it continues as it started
-        started = (stored.get("options") or {}).get("max_failures")
-        if request.max_failures is not None and started is not None and request.max_failures != started:
-            raise UsageError(
-                f"--max-failures {request.max_failures}: run {name!r} was started with {started}, and Ray's restore "
-                f"keeps it; leave it out to resume"
-            )
+        scale, seeds, first_seed, only = resumed_selection(request, storage.read_json(RUN_FILE), full_space, name)
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
@@ -143,10 +147,28 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
             labels = ", ".join(e.label for e in full_space.experiments)
             raise UsageError(f"--only {only!r} matches no experiment of {full_space.name}; experiments: {labels}")
     try:
-        trials = [{**t, "run": name} for t in space.trials(scale, seeds)]
+        trials = [{**t, "run": name} for t in space.trials(scale, seeds, first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(space, scale, name, storage, seeds, only, trials)
+    return SweepPlan(space, scale, name, storage, seeds, first_seed, only, trials)
+
+
+def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, name: str) -> tuple:
+    """(scale, seeds, first_seed, only) of a resumed run: as it was started (run.json); a flag that would change
+    them, or Ray's retry count, is refused rather than ignored."""
+    if stored["space"] != space.name or (request.scale is not None and request.scale != stored["scale"]):
+        raise UsageError(f"run {name!r} is space {stored['space']} at scale {stored['scale']}; resume it with those")
+    started = {"seeds": stored["seeds"], "first_seed": stored.get("first_seed", 0), "only": stored.get("only")}
+    retries = (stored.get("options") or {}).get("max_failures")
+    if retries is not None:
+        started["max_failures"] = retries  # Ray's restore keeps the retry count the run started with
+    for key, value in started.items():
+        given = getattr(request, key)
+        same = key == "seeds" and (given or space.default_seeds) == (value or space.default_seeds)
+        if given is not None and given != value and not same:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{flag} {given}: run {name!r} was started with {value}; leave it out to resume")
+    return stored["scale"], started["seeds"], started["first_seed"], started["only"]
 
 
 def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None = None) -> int:

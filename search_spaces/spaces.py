@@ -143,12 +143,13 @@ class SearchSpace:
     searcher: Searcher | None = None
     overrides: dict = field(default_factory=dict)  # flat values set on every trial, after the scale (`--set`)
 
-    def trials(self, scale: str, seeds: int | None = None) -> list[dict]:
-        """Every trial's flat config (grid spaces), validated; for `search`, the fixed part of each sample."""
+    def trials(self, scale: str, seeds: int | None = None, first_seed: int = 0) -> list[dict]:
+        """Every trial's flat config (grid spaces), validated; for `search`, the fixed part of each sample.
+        Seeds are first_seed, first_seed + 1, ...: a later run adds seeds without repeating one."""
         scale_ = SCALES[scale]
         out = []
         for exp in self.experiments:
-            for seed in range(seeds or self.default_seeds):
+            for seed in range(first_seed, first_seed + (seeds or self.default_seeds)):
                 values = {**scale_.apply({**exp.values, "seed": seed, "data_seed": seed}), **self.overrides}
                 full = TrainConfig.from_flat(values).to_flat()  # complete and valid, or a clear ValueError
                 out.append({"experiment": exp.label, "space": self.name, "scale": scale, **full})

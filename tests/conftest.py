@@ -20,6 +20,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 # ~/.ray/auth_token to fall back on). Set before any test module imports Ray, which reads it once.
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+# Object-store tests (an S3 server on loopback) sign with keys from the environment, as a cluster's nodes do: set
+# before Ray starts so every node inherits them. The secret is new each session so a test can look for it in files.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "mosaic-sweep-test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", secrets.token_hex(16))
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookups off the cloud
 
 SHARED_BIN = ROOT.parent / "shared" / "cifar-10-batches-bin"
 

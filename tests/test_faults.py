@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -121,12 +122,37 @@ def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
     assert sorted(p.name for p in run.rglob("*")) == before
 
 
-def test_resume_refuses_a_new_max_failures(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "flag, value, started",
+    [
+        ("--max-failures", "7", "2"),
+        ("--first-seed", "3", "0"),
+        ("--seeds", "4", "None"),
+        ("--only", "table1/2", "table1/1"),
+    ],
+)
+def test_resume_refuses_flags_that_would_change_the_run(flag, value, started, tmp_path, capsys):
     run = tmp_path / "r" / "table1-smoke"
-    shutil.copytree(GOLDEN, run)
-    argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--max-failures", "7"]
+    shutil.copytree(GOLDEN, run)  # started with the space's one seed (recorded as null), first seed 0 (absent)
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", flag, value]
     assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
-    assert "--max-failures 7: run 'table1-smoke' was started with 2" in capsys.readouterr().err
+    assert f"{flag} {value}: run 'table1-smoke' was started with {started}" in capsys.readouterr().err
+
+
+def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
+    from orchestrator.sweep import SweepRequest, plan_sweep
+
+    shutil.copytree(GOLDEN, tmp_path / "table1-smoke")
+    request = SweepRequest("table1", name="table1-smoke", results_dir=str(tmp_path), resume=True, seeds=1, first_seed=0)
+    plan = plan_sweep(replace(request, only="table1/1", max_failures=2))
+    assert [(t["experiment"], t["seed"]) for t in plan.trials] == [("table1/1", 0)] and plan.scale == "smoke"
+
+
+def test_a_run_records_its_first_seed_and_plans_those_seeds(tmp_path):
+    from orchestrator.sweep import SweepRequest, plan_sweep
+
+    plan = plan_sweep(SweepRequest("table1", only="table1/3", seeds=2, first_seed=4, results_dir=str(tmp_path)))
+    assert [t["seed"] for t in plan.trials] == [4, 5] and plan.info["first_seed"] == 4
 
 
 class FlakyStorage(RunStorage):
@@ -199,9 +225,25 @@ def test_gpu_requests_above_the_cluster_are_refused_locally_and_awaited_on_a_joi
     assert "wait until the autoscaler adds GPU nodes" in check_gpu_request(1, 0, joined=True)
 
 
-def test_credentials_in_a_storage_uri_never_reach_an_error_line(tmp_path, capsys):
-    uri = "s3://minio:secret-key@bucket/sweeps?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1"
-    assert exit_code(["run", "table1", "--resume", "--storage", uri, "--data-dir", str(tmp_path)]) == 2
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "s3://minio:secret-key@bucket/sweeps?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1",
+        "s3://bucket/sweeps?access_key=minio&secret_key=secret-key&endpoint_override=127.0.0.1:1",
+    ],
+)
+def test_a_sweep_refuses_credentials_in_its_storage_uri_without_printing_them(uri, tmp_path, capsys):
+    # Ray would pickle the filesystem, keys included, into the run's tune/ folder: only the environment may hold them
+    assert exit_code(["run", "table1", "--storage", uri, "--data-dir", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "secret-key" not in captured.err + captured.out and "minio" not in captured.err
+    assert "s3://bucket/sweeps" in captured.err and "AWS_SECRET_ACCESS_KEY" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_credentials_in_a_uri_never_reach_an_error_line(tmp_path, capsys):
+    uri = "s3://minio:secret-key@bucket/sweeps/run1?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1"
+    assert exit_code(["report", uri, "--out", str(tmp_path / "rep")]) != 0  # reading may use them; nothing listens
     captured = capsys.readouterr()
     assert "secret-key" not in captured.err + captured.out and "minio" not in captured.err
     assert "bucket" in captured.err and len(captured.err.strip().splitlines()) == 1
@@ -214,3 +256,8 @@ def test_report_takes_options_between_and_after_its_runs(tmp_path, capsys):
     assert exit_code(argv) == 0, capsys.readouterr().err
     assert "2 trials" in capsys.readouterr().out
     assert (tmp_path / "rep" / "index.html").is_file()
+    # the same run twice: its one seed counted twice, which the report says at the top
+    assert (
+        "The same seed more than once in table1/1: seed 0 (runs table1-smoke"
+        in (tmp_path / "rep" / "report.md").read_text()
+    )

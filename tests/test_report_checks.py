@@ -147,3 +147,18 @@ def test_precision_says_dtype_and_recorded_precision_and_handles_its_absence():
     assert report_checks.precision_text(pd.DataFrame({"dtype": ["float64"], "device": ["cpu"]})) == (
         "float64 on cpu (1 trial)"
     )
+
+
+def test_a_seed_run_twice_is_flagged_and_not_taken_for_a_seed_without_effect():
+    first, again = trial_config("table1/1", 0, run="gpu"), trial_config("table1/1", 0, run="cpu")
+    other = trial_config("table1/1", 1, run="gpu")
+    results, _ = results_of(
+        [
+            (first, "a", epoch_rows(first, "a", [0.3, 0.4], final_train=0.5)),
+            (again, "b", epoch_rows(again, "b", [0.3, 0.4], final_train=0.5)),  # the same seed, the same numbers
+            (other, "c", epoch_rows(other, "c", [0.3, 0.5], final_train=0.6)),
+        ]
+    )
+    assert report_checks.repeated_seeds(results) == {results.experiment_id[0]: ["seed 0 (runs cpu, gpu)"]}
+    assert report_checks.identical_seeds(results) == {}  # one seed repeating itself says nothing about seeds
+    assert aggregate.experiment_summary(results).seeds.tolist() == [3]  # counted as it is, and flagged

@@ -249,8 +249,9 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
         "--checkpoint-every",
         "2",
     )
-    # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
+    # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone. Tune saves its
+    # experiment state after every step (not every 10 s), so the killed driver's state knows its last checkpoints.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address, "TUNE_GLOBAL_CHECKPOINT_S": "0"}
     driver = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", *argv],
         env=env,
@@ -276,6 +277,19 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     merged = partial.merge(epochs, on=["trial_id", "epoch"], suffixes=("_before", ""))
     assert len(merged) == len(partial)
     assert (merged.test_acc_before == merged.test_acc).all() and (merged.train_loss_before == merged.train_loss).all()
+    # per trial: the killed attempt's rows (its worker's pid) up to the checkpoint the resume started from, then
+    # only the resumed attempt's; rows up to that checkpoint were not written again
+    restarts = {}
+    for trial_id, rows in epochs.sort_values("epoch").groupby("trial_id"):
+        killed = set(partial[partial.trial_id == trial_id].pid)
+        assert len(killed) == 1
+        original = (rows.pid.isin(killed)).tolist()
+        restart = original.index(False) if False in original else len(original)
+        assert all(original[:restart]) and not any(original[restart:]), original
+        restarts[trial_id] = restart
+    last_written = partial.groupby("trial_id").epoch.max()
+    assert all(e % 2 == 0 and e <= last_written.get(t, 0) for t, e in restarts.items()), restarts
+    assert max(restarts.values()) >= 2, restarts  # the resume started from a checkpoint, not from epoch 1
 
 
 def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, synthetic_cifar_dir, tmp_path):

@@ -39,6 +39,12 @@ def test_tables_and_seeds_and_heldout():
     assert len(get_space("tables").trials("paper", seeds=3)) == 48
     seeds = get_space("seeds").trials("paper")
     assert {(r["seed"], r["data_seed"]) for r in seeds} == {(s, s) for s in range(5)}
+    later = get_space("table1").trials("paper", seeds=2, first_seed=5)  # more seeds of rows run before
+    assert [(r["experiment"], r["seed"], r["data_seed"]) for r in later[:3]] == [
+        ("table1/1", 5, 5),
+        ("table1/1", 6, 6),
+        ("table1/2", 5, 5),
+    ]
     assert {r["protocol"] for r in get_space("heldout").trials("paper")} == {"heldout"}
 
 
