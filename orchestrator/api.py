@@ -47,8 +47,9 @@ def run(
     (default SPACE-SCALE); an existing run is never overwritten (resume=True continues it).
     `options`: any `mosaic-sweep run` option by its Python name: scale, seeds, first_seed, only, overrides
     ({key: value}, as --set), data_dir, no_verify, results_dir (or storage), address, num_cpus, gpus_per_trial,
-    cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume, progress_every, logger, pack.
-    Bad input raises UsageError; failed trials do not raise (see `RunHandle.ok`); an interrupt raises RunFailed.
+    cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume, progress_every, logger, pack, time_limit.
+    Bad input raises UsageError; failed trials do not raise (see `RunHandle.ok`); an interrupt or the time limit
+    raises RunFailed (code 130 / 75).
     """
     if isinstance(space, list):
         space = space_from_rows(space_name, space)

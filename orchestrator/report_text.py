@@ -381,6 +381,7 @@ def runs_lines(content: ReportContent) -> list[str]:
         seeds = f", {r['seeds']} seeds" if r.get("seeds") else ""
         seeds += f" from seed {first}" if first else ""
         only = f", only {r['only']}" if r.get("only") else ""
+        only += ", a published copy: epochs at phase ends only" if r.get("published") else ""
         lines.append(
             f"run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"
             f"{seeds}{only}, {r['trials']} trials, created {r.get('created') or '?'} ({r['uri']})"

@@ -120,6 +120,14 @@ def add_parser(sub) -> None:
         "pip install 'mosaic-sweep[wandb]' or '[mlflow]'; settings from WANDB_* / MLFLOW_TRACKING_URI)",
     )
     p.add_argument("--resume", action="store_true", help="continue the interrupted run NAME")
+    p.add_argument(
+        "--time-limit",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="stop gracefully SECONDS after the command started, as Ctrl+C does (before a job's or machine's "
+        "limit): exit 75, the run resumable with --resume; epochs since a trial's last checkpoint are trained again",
+    )
     p.add_argument("--progress-every", type=positive_float, default=10.0, help="seconds between progress lines")
     p.set_defaults(func=run_space)
 

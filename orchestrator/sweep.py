@@ -23,7 +23,7 @@ from trainables.tune_trial import PACK_KEY
 
 from .cli_args import load_images
 from .errors import RunFailed, UsageError
-from .results import EPOCHS_DIR, FINISHED, RUN_FILE, TUNE_DIR, ResultsWriter
+from .results import EPOCHS_DIR, FINISHED, INTERRUPTED, RUN_FILE, TUNE_DIR, ResultsWriter
 from .storage import RunStorage, credentials_in, redact
 
 DEFAULT_SCALE = "paper"
@@ -59,6 +59,7 @@ class SweepRequest:
     progress_every: float = 10.0
     logger: str | None = None  # "wandb" or "mlflow": Ray Tune's integration, an optional extra
     pack: str | int = "auto"  # configurations per packed trial: "auto" (GPU: one pack per GPU; CPU: 1) or N
+    time_limit: float | None = None  # seconds from the start of run_sweep; then stop as Ctrl+C does (exit 75)
 
     def recorded(self) -> dict:
         """The options as run.json records them: flags only (tokens live in the environment), the storage
@@ -177,8 +178,11 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     from .ray_session import check_reachable, cluster_gpus, connect
     from .tuner import build_tuner
 
+    began = time.monotonic()
     plan = plan or plan_sweep(request)
     space, name, storage, scale = plan.space, plan.name, plan.storage, plan.scale
+    if request.time_limit is not None and threading.current_thread() is not threading.main_thread():
+        raise UsageError("--time-limit stops the sweep with a signal, which only the main thread receives")
     if request.resume:
         check_restorable(storage, name)
     if request.address:
@@ -234,7 +238,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     started = time.time()
     interrupted = f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}"
     try:
-        with TuneInterrupt() as stop:
+        with TuneInterrupt() as stop, TimeLimit(request.time_limit, began) as limit:
             tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl+C: Tune stops at once
         raise RunFailed(interrupted, code=130) from None
@@ -247,9 +251,43 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     if stop.received:
         # Tune stopped every trial and reported them TERMINATED; they did not finish: say so, then say how to go on
         writer.mark_interrupted()
+        if limit.reached and not any(t["status"] == INTERRUPTED for t in writer.trials.values()):
+            return print_final_table(writer, storage, name, time.time() - started)  # it finished just in time
         print_final_table(writer, storage, name, time.time() - started, check=False)
+        if limit.reached:
+            raise RunFailed(f"time limit of {request.time_limit:g} s reached; {interrupted}", code=TIME_LIMIT_EXIT)
         raise RunFailed(interrupted, code=130)
     return print_final_table(writer, storage, name, time.time() - started)
+
+
+TIME_LIMIT_EXIT = 75  # EX_TEMPFAIL: not finished, try again (with --resume)
+
+
+class TimeLimit:
+    """At `seconds` after `began` (time.monotonic), send this process the SIGINT of a Ctrl+C: Tune then stops
+    gracefully and keeps the run resumable, the one tested way to stop a sweep half-way."""
+
+    def __init__(self, seconds: float | None, began: float):
+        self.seconds, self.began, self.reached, self.timer = seconds, began, False, None
+
+    def _stop(self) -> None:
+        self.reached = True
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def __enter__(self):
+        if self.seconds is not None:
+            left = self.seconds - (time.monotonic() - self.began)
+            if left <= 0:  # spent on starting Ray and reading CIFAR-10: stop before Tune starts anything
+                raise RunFailed(f"time limit of {self.seconds:g} s reached before training started", TIME_LIMIT_EXIT)
+            self.timer = threading.Timer(left, self._stop)
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.timer is not None:
+            self.timer.cancel()
+        return False
 
 
 class TuneInterrupt:

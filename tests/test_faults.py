@@ -261,3 +261,25 @@ def test_report_takes_options_between_and_after_its_runs(tmp_path, capsys):
         "The same seed more than once in table1/1: seed 0 (runs table1-smoke"
         in (tmp_path / "rep" / "report.md").read_text()
     )
+
+
+def test_a_time_limit_is_refused_outside_the_main_thread(tmp_path):
+    # the limit stops Tune with SIGINT, which Python delivers to the main thread only (e.g. not a notebook's worker)
+    import threading
+
+    from orchestrator.errors import UsageError
+    from orchestrator.sweep import SweepRequest, run_sweep
+
+    caught = []
+    request = SweepRequest("table1", scale="smoke", results_dir=str(tmp_path), data_dir=str(tmp_path), time_limit=5)
+
+    def target():
+        try:
+            run_sweep(request)
+        except UsageError as exc:
+            caught.append(str(exc))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert caught and "only the main thread" in caught[0] and not (tmp_path / "table1-smoke").exists()

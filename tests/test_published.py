@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from orchestrator import publish_run
+from orchestrator.publish_run import EPOCHS_FILE, STATE_KEYS, publish
 from orchestrator.published import (
     END,
     PUBLISHED,
@@ -28,6 +30,7 @@ from orchestrator.storage import RunStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_RUNS = ROOT.parent / "shared" / "published-runs"
+GOLDEN = ROOT / "tests" / "data" / "golden-table1-1-smoke"
 BUDGET_BYTES = 3_000_000
 FOLDERS = run_folders(ROOT)
 FINISHED = ("completed", "early_stopped")
@@ -48,13 +51,10 @@ def _readable(table, schema, what: str) -> pd.DataFrame:
 def _tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     trials = _readable(pq.read_table(folder / "trials.parquet"), TRIAL_SCHEMA, f"{folder.name}/trials.parquet")
     files = sorted((folder / "epochs").glob("*.parquet"))
-    assert files, f"{folder.name}: no epochs/*.parquet"
-    epochs = []
-    for f in files:
-        frame = _readable(pq.read_table(f), EPOCH_SCHEMA, f"{folder.name}/epochs/{f.name}")
-        assert set(frame["trial_id"]) == {f.stem}, f"{f.name} holds rows of other trials"
-        epochs.append(frame)
-    return trials, pd.concat(epochs, ignore_index=True)
+    assert [f.name for f in files] == [EPOCHS_FILE], (
+        f"{folder.name}: not a published copy (python -m orchestrator.publish_run)"
+    )
+    return trials, _readable(pq.read_table(files[0]), EPOCH_SCHEMA, f"{folder.name}/epochs/{EPOCHS_FILE}")
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
@@ -67,11 +67,12 @@ def test_run_folder_is_well_formed(folder):
     assert not trials["trial_id"].duplicated().any(), "one row per trial in trials.parquet"
     assert set(epochs["trial_id"]) == set(trials["trial_id"])
     assert not epochs.duplicated(["trial_id", "epoch"]).any(), "one row per trial and epoch"
+    assert set(info["published"]) >= {"epochs", "states", "state_trials"}
     for _, trial in trials.iterrows():
         mine = epochs[epochs["trial_id"] == trial["trial_id"]].sort_values("epoch")
-        n = len(mine)
-        assert mine["epoch"].tolist() == list(range(1, n + 1)), f"{trial['trial_id']}: epochs not 1..{n}"
-        assert trial["epochs_completed"] == n
+        n, k = int(trial["epochs_completed"]), int(trial["k"])
+        phase_ends = sorted({e for e in range(1, n + 1) if e % k == 0} | {n})
+        assert mine["epoch"].tolist() == phase_ends, f"{trial['trial_id']}: not the phase ends of epochs 1..{n}"
         last = mine.iloc[-1]
         assert trial["test_acc"] == last["test_acc"] and trial["final_train_acc"] == last["final_train_acc"]
         if trial["status"] == "TERMINATED" and trial["outcome"] in FINISHED:
@@ -79,31 +80,54 @@ def test_run_folder_is_well_formed(folder):
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
-def test_final_checkpoint_matches_parquet(folder):
+def test_final_states_are_the_trials_networks(folder):
     trials, epochs = _tables(folder)
+    named = json.loads((folder / "run.json").read_text())["published"]["state_trials"]
     storage = RunStorage(str(folder))
-    for trial_id in trials["trial_id"]:
-        state_file = find_final_state(storage, trial_id)
-        assert state_file is not None, f"{folder.name}: no checkpoint of {trial_id} under tune/"
-        checkpoint = Path(state_file).parent
-        state = torch.load(state_file, map_location="cpu", weights_only=True)
-        last = epochs[epochs["trial_id"] == trial_id].sort_values("epoch").iloc[-1]
-        assert state["epoch"] == state["history"][-1]["epoch"] == last["epoch"]
-        assert state["history"][-1]["test_acc"] == pytest.approx(last["test_acc"], abs=1e-12)
-        history = json.loads((checkpoint / "history.json").read_text())
-        history = history[trial_id] if isinstance(history, dict) else history  # a pack's: one per member
-        assert history[-1]["epoch"] == last["epoch"]
+    with_state = [t for t in trials["trial_id"] if find_final_state(storage, t) is not None]
+    assert with_state == named and named, f"{folder.name}: states of {with_state}, run.json names {named}"
+    for trial_id in named:
+        state = torch.load(find_final_state(storage, trial_id), map_location="cpu", weights_only=True)
+        assert set(state) == set(STATE_KEYS) and set(state["nets"]) == {"where", "what"}
+        trial = trials.set_index("trial_id").loc[trial_id]
+        assert state["epoch"] == trial["epochs_completed"] == epochs[epochs["trial_id"] == trial_id]["epoch"].max()
+        assert all(state["config"][key] == trial[key] for key in ("seed", "k", "what_lr", "where_lr", "epochs"))
 
 
-def test_shared_copy_equals_committed():
+def test_the_drawn_attention_picture_comes_from_a_committed_state(tmp_path):
+    # the README's picture can be redrawn from the repository alone (and CIFAR-10)
+    from orchestrator.attention import load_weights
+
+    for folder in FOLDERS:
+        storage = RunStorage(str(folder))
+        for trial_id in json.loads((folder / "run.json").read_text())["published"]["state_trials"]:
+            weights = load_weights(storage, find_final_state(storage, trial_id))
+            assert weights.where.training is False and weights.epoch > 0
+
+
+def test_committed_copies_are_what_publish_run_makes_of_the_shared_runs(tmp_path):
+    """The committed folder is byte for byte `python -m orchestrator.publish_run` of the run as it was made."""
     if not SHARED_RUNS.is_dir():
         pytest.skip(f"no shared copy at {SHARED_RUNS}")
     for shared in sorted(p for p in SHARED_RUNS.iterdir() if p.is_dir()):
+        made = publish(str(shared), tmp_path, name=shared.name)
         committed = ROOT / PUBLISHED / shared.name
-        files = sorted(p.relative_to(shared) for p in shared.rglob("*") if p.is_file())
+        files = sorted(p.relative_to(made) for p in made.rglob("*") if p.is_file())
         assert files == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file()), shared.name
         for f in files:
-            assert (shared / f).read_bytes() == (committed / f).read_bytes(), f"{shared.name}/{f} differs"
+            assert (made / f).read_bytes() == (committed / f).read_bytes(), f"{shared.name}/{f} differs"
+
+
+def test_publishing_refuses_what_it_must_not_publish(tmp_path):
+    from orchestrator.errors import UsageError
+
+    assert publish_run.main([str(GOLDEN), "--root", str(tmp_path)]) == 2  # a smoke-scale run
+    if not SHARED_RUNS.is_dir():
+        pytest.skip(f"no shared copy at {SHARED_RUNS}")
+    shared = next(p for p in SHARED_RUNS.iterdir() if p.is_dir())
+    publish(str(shared), tmp_path, name="once")
+    with pytest.raises(UsageError, match="never overwritten"):
+        publish(str(shared), tmp_path, name="once")
 
 
 def _tracked_files() -> list[Path]:
@@ -198,3 +222,21 @@ def test_replace_section_keeps_the_rest():
     new = replace_section(readme, "new\n")
     assert new == f"intro\n\n## Results\n\n{START}\nnew\n{END}\n\n## Quick start\n"
     assert current_section(new) == "new\n"
+
+
+def test_phase_ends_keep_each_phase_end_and_every_trial_last_epoch():
+    import pyarrow as pa
+
+    from orchestrator.publish_run import phase_ends
+
+    rows = [("b", e, 5) for e in range(1, 8)] + [("a", e, 2) for e in range(1, 9)]  # b diverged after epoch 7
+    table = pa.table({"trial_id": [r[0] for r in rows], "epoch": [r[1] for r in rows], "k": [r[2] for r in rows]})
+    kept = phase_ends(table)
+    assert list(zip(kept["trial_id"].to_pylist(), kept["epoch"].to_pylist())) == [
+        ("a", 2),
+        ("a", 4),
+        ("a", 6),
+        ("a", 8),
+        ("b", 5),
+        ("b", 7),
+    ]

@@ -144,8 +144,9 @@ def test_no_auth_token_is_written_into_results(tables_smoke_run):
             assert all(t.encode() not in data for t in tokens), path
 
 
-def flaky(marker_path, fail_at_epoch):
-    """train_mosaic, but the first attempt raises right after reporting `fail_at_epoch`."""
+def flaky(marker_path, fail_at_epoch, damage=None):
+    """train_mosaic, but the first attempt raises right after reporting `fail_at_epoch` (after calling `damage()`,
+    which may spoil what the attempt left behind)."""
 
     def trial(config, images, checkpoint_every):
         from ray import tune
@@ -158,6 +159,8 @@ def flaky(marker_path, fail_at_epoch):
                 log.write(f"{attempt} {metrics['epoch']}\n")
             real_report(metrics, checkpoint=checkpoint)
             if metrics["epoch"] == fail_at_epoch and not os.path.exists(marker_path):
+                if damage is not None:
+                    damage()
                 open(marker_path, "w").close()
                 raise RuntimeError("injected fault")
 
@@ -168,6 +171,34 @@ def flaky(marker_path, fail_at_epoch):
             tune.report = real_report
 
     return trial
+
+
+def truncate_newest_state(run_dir):
+    """Cut the newest checkpoint's state file short, as a full disk or a node lost mid-upload can leave it."""
+
+    def damage():
+        state = max(Path(run_dir).glob("tune/*/checkpoint_*")) / "state.pt"
+        state.write_bytes(state.read_bytes()[:1000])
+
+    return damage
+
+
+def test_a_retry_falls_back_to_the_previous_checkpoint_when_the_last_is_corrupt(
+    ray_cluster, synthetic_cifar_dir, tmp_path
+):
+    from orchestrator.cli import build_parser
+    from orchestrator.run_cmd import run_space
+
+    marker = tmp_path / "corrupted-once"
+    argv = ["table1", "--scale", "smoke", "--only", "table1/8", "--checkpoint-every", "3"]
+    args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path / "out", *argv))
+    run_dir = tmp_path / "out" / "table1-smoke"
+    assert run_space(args, trainable_fn=flaky(str(marker), 6, damage=truncate_newest_state(run_dir))) == 0
+    assert marker.exists()
+    assert_complete(run_dir, {"table1/8": 16})
+    reported = [tuple(map(int, line.split())) for line in open(f"{marker}.log")]
+    # the epoch-6 checkpoint is unreadable: the retry went on from the epoch-3 one, not from 1 nor failing again
+    assert [e for a, e in reported if a == 2] == list(range(4, 17))
 
 
 def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupted_run(
@@ -314,6 +345,27 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, 
     assert main(run_args(synthetic_cifar_dir, results, "table1", "--resume", "--name", "table1-smoke")) == 0
     epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
     assert set(epochs.pack_id) == set(partial.pack_id)  # the same pack went on
+
+
+def test_a_time_limit_stops_like_ctrl_c_and_the_run_goes_on_under_the_next_one(
+    ray_cluster, synthetic_cifar_dir, tmp_path, capsys
+):
+    results, run_dir = tmp_path / "out", tmp_path / "out" / "table1-smoke"
+    long = ["--only", "table1/1", "--set", "epochs=400", "--checkpoint-every", "2"]  # far more than fits
+    assert main(run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", *long, "--time-limit", "15")) == 75
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("mosaic-sweep: error: time limit of 15 s reached; interrupted")
+    assert "--resume --name table1-smoke" in last
+    first = read_epochs(run_dir)
+    assert 0 < len(first) < 400 and (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").all()
+
+    resume = ["table1", "--resume", "--name", "table1-smoke", "--time-limit", "15"]
+    assert main(run_args(synthetic_cifar_dir, results, *resume)) == 75  # the next session's limit
+    second = read_epochs(run_dir)
+    assert len(second) > len(first) and second.epoch.tolist() == list(range(1, len(second) + 1))
+    kept = first[first.epoch <= 2 * (first.epoch.max() // 2)]  # up to a checkpoint: the first run's rows stay
+    assert second.set_index("epoch").loc[kept.epoch, "pid"].tolist() == kept.pid.tolist()
+    assert not set(second[second.epoch > first.epoch.max()].pid) & set(first.pid)  # and the rest are new
 
 
 @pytest.mark.parametrize(

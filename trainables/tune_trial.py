@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import socket
 import tempfile
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import torch
 
 from .cifar import CifarImages
 from .config import TrainConfig
-from .engine import StageWiseTrainer
+from .engine import StageWiseTrainer, StateMismatch
 
 STATE_FILE = "state.pt"
 HISTORY_FILE = "history.json"  # the epochs so far, readable by the driver without torch
@@ -134,6 +136,43 @@ def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFA
         _train_one(*members[0], images, device, checkpoint_every)
 
 
+class CheckpointUnreadable(RuntimeError):
+    """No checkpoint of a trial could be loaded."""
+
+
+def restore(checkpoint, load) -> None:
+    """`load(folder)` the trial's state from Ray's latest checkpoint or, when its files cannot be read (truncated,
+    corrupt: a disk that filled up, a node lost mid-upload), from the older checkpoints Ray keeps beside it, newest
+    first. Otherwise every retry would reload the same bad file. A state of another configuration (StateMismatch)
+    is not a damaged file and is raised as it is."""
+    from ray import tune
+
+    fs, latest = checkpoint.filesystem, checkpoint.path.rstrip("/")
+    folder, name = latest.rsplit("/", 1)
+    older = sorted(
+        (
+            i.path
+            for i in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+            if i.type == pafs.FileType.Directory and i.base_name.startswith("checkpoint_") and i.base_name < name
+        ),
+        reverse=True,
+    )
+    failures = []
+    for candidate in [checkpoint, *(tune.Checkpoint(path, filesystem=fs) for path in older)]:
+        try:
+            with candidate.as_directory() as local:
+                load(Path(local))
+        except StateMismatch:
+            raise
+        except (RuntimeError, OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+            failures.append(f"{candidate.path.rsplit('/', 1)[-1]}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            continue
+        if failures:
+            print(f"mosaic-sweep: restored from {candidate.path}; unreadable: {'; '.join(failures)}", flush=True)
+        return
+    raise CheckpointUnreadable(f"no checkpoint of this trial can be read: {'; '.join(failures)}")
+
+
 def _train_one(trial_id: str, row: dict, images: CifarImages, device: torch.device, checkpoint_every: int) -> None:
     from ray import tune
 
@@ -141,8 +180,7 @@ def _train_one(trial_id: str, row: dict, images: CifarImages, device: torch.devi
     trainer = StageWiseTrainer(train_config, images, device)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            trainer.load(Path(folder) / STATE_FILE)
+        restore(checkpoint, lambda folder: trainer.load(folder / STATE_FILE))
 
     fixed = {**identity, **train_config.to_flat(), "trial_id": trial_id, **placement(device)}
     gauges = TrialGauges()
@@ -169,10 +207,13 @@ def _train_pack(
     trainer = PackedTrainer([c for c, _ in configs], images, device, precision=configs[0][0].precision)
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
+
+        def load(folder: Path) -> None:
             for k, (trial_id, _) in enumerate(members):
-                state = torch.load(Path(folder) / MEMBERS / f"{trial_id}.pt", map_location="cpu", weights_only=True)
+                state = torch.load(folder / MEMBERS / f"{trial_id}.pt", map_location="cpu", weights_only=True)
                 trainer.load_member_state_dict(k, state)
+
+        restore(checkpoint, load)
 
     where = placement(device)
     fixed = [

@@ -1,0 +1,118 @@
+"""A paper-scale run folder, made small enough to commit under results/published/ (its README: the 3 MB budget).
+
+    python -m orchestrator.publish_run RUN_DIR [--as NAME] [--states N]
+
+writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep report` reads like any run:
+
+- run.json: the run's own, plus "published": what the copy left out;
+- trials.parquet: as the run wrote it (every trial's settings, outcome and final numbers);
+- epochs/published.parquet: per trial, the last epoch of each phase and its last epoch. Every epoch of Tables 1
+  and 2 over 5 seeds is 32,400 rows, 6-8 MB of Parquet, twice the budget; the phase ends keep the staircase of
+  the stage-wise curves and every final number;
+- the final state of the N (default 1) best trials, at the path the run had it (tune/.../state.pt, or a pack's
+  members/<trial>.pt): the two networks only, no optimiser state and no history (0.5 MB instead of 1.1), enough
+  to redraw their attention pictures.
+
+The copy is deterministic: publishing the same run twice gives the same bytes. One line and exit 2 when the run
+is not at paper scale, has no finished trial, or the destination exists (a published run is never overwritten).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import torch
+
+from .aggregate import best_trials, trial_results
+from .errors import UsageError
+from .results import EPOCH_SCHEMA, EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_run
+
+PUBLISHED = Path("results") / "published"
+EPOCHS_FILE = "published.parquet"
+STATE_KEYS = ("format", "config", "epoch", "outcome", "nets")  # what load_weights (attention pictures) reads
+WHAT_IS_LEFT_OUT = {
+    "epochs": "per trial, only the last epoch of each phase and the trial's last epoch",
+    "states": "the final networks of the best trials only; no optimiser state, history or Ray experiment state",
+}
+
+
+def phase_ends(epochs: pa.Table) -> pa.Table:
+    """The rows at the end of a phase (epoch divisible by k) and each trial's last row, by trial and epoch."""
+    trial, epoch, k = (epochs[c].to_pylist() for c in ("trial_id", "epoch", "k"))
+    last: dict[str, int] = {}
+    for t, e in zip(trial, epoch):
+        last[t] = max(e, last.get(t, e))
+    keep = [e % step == 0 or e == last[t] for t, e, step in zip(trial, epoch, k)]
+    return epochs.filter(pa.array(keep)).sort_by([("trial_id", "ascending"), ("epoch", "ascending")])
+
+
+def slim_state(state: dict) -> dict:
+    """A trial's state with only what an attention picture needs."""
+    return {key: state[key] for key in STATE_KEYS if key in state}
+
+
+def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) -> Path:
+    """Write the published copy of the run folder `run_dir` under root/results/published/; returns its folder."""
+    run = read_run(run_dir, str(Path(run_dir).parent))
+    if run.info.get("scale") != "paper":
+        raise UsageError(f"{run_dir}: only paper-scale runs are published (this one is {run.info.get('scale')!r})")
+    results = trial_results(run.trials, run.epochs)
+    if not results["finished"].any():
+        raise UsageError(f"{run_dir}: no trial has finished; publish a run with results")
+    dest = root / PUBLISHED / (name or run.name)
+    if dest.exists():
+        raise UsageError(f"{dest} exists: a published run is never overwritten (remove it, or use --as NAME)")
+
+    storage = run.storage
+    files = storage.list_parquet_files(EPOCHS_DIR)  # as written, not through pandas: every value as it was
+    epochs = pads.dataset(files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet").to_table()
+    kept = []
+    for _, trial in best_trials(results, limit=states).iterrows():
+        source = find_final_state(storage, trial["trial_id"])
+        if source is not None:
+            kept.append((trial["trial_id"], source))
+
+    dest.mkdir(parents=True)
+    info = {**run.info, "published": {**WHAT_IS_LEFT_OUT, "state_trials": [t for t, _ in kept]}}
+    (dest / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    (dest / EPOCHS_DIR).mkdir()
+    pq.write_table(phase_ends(epochs), dest / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
+    with storage.fs.open_input_stream(storage.path(TRIALS_FILE)) as stream:
+        (dest / TRIALS_FILE).write_bytes(stream.readall())
+    for _, source in kept:
+        with storage.fs.open_input_stream(source) as stream:
+            state = torch.load(io.BytesIO(stream.readall()), map_location="cpu", weights_only=True)
+        target = dest / Path(source).relative_to(storage.root)
+        target.parent.mkdir(parents=True)
+        torch.save(slim_state(state), target)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestrator.publish_run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", help="the run folder, e.g. results/tables-paper-h100")
+    parser.add_argument("--as", dest="name", default=None, help="the published folder's name (default: the run's)")
+    parser.add_argument("--states", type=int, default=1, help="final states of the N best trials (default 1)")
+    parser.add_argument(
+        "--root", type=Path, default=Path(__file__).resolve().parents[1], help="repository root (default: here)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        dest = publish(args.run_dir, args.root, args.name, args.states)
+    except UsageError as exc:
+        print(f"publish_run: error: {exc}", file=sys.stderr)
+        return 2
+    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+    print(f"published {args.run_dir} -> {dest} ({size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
