@@ -1,29 +1,51 @@
 #!/usr/bin/env bash
-# One paper-scale run on a lent GPU machine (the `device` tool), in the last of its four calls; see
-# results/published/README.md ("Adding a run") for the whole procedure. Runs in the checkout's root there:
-#   calls 1-3 (carry .stage/N): stage=${STAGE:-/root/stage}  # where calls 1-3 copied the bundles; CIFAR-10 ends up in $stage/cifar-10-batches-bin
-if [ -z "${NO_INSTALL:-}" ]; then  # NO_INSTALL=1 STAGE=../shared: a dry run on a machine with the project installed
+# One paper-scale run on a lent GPU machine (the `device` tool), in the last of its four calls; the whole procedure
+# is in results/published/README.md ("Adding a run"). Runs in the checkout's root there:
+#   calls 1-3 (carry .stage/N):  mkdir -p /root/stage && cp -r .stage/N/. /root/stage/
+#   call 4 (carry .stage/4):     bash benchmarks/gpu_session.sh LIMIT_S RUN_ARGS...
+# e.g. bash benchmarks/gpu_session.sh 480 tables --scale paper --only 'table1/*' --name table1-paper-h100-1
+# It unpacks Ray and CIFAR-10 (.stage, made here by ../shared/tools/offline-bundles), installs this checkout,
+# measures packed throughput for 90 s at most, runs `mosaic-sweep run RUN_ARGS` with a --time-limit that stops the
+# sweep gracefully (resumable, exit 75) LIMIT_S after this script started, less 30 s for packing up, and leaves
+# under $OUT: gpu.txt, throughput.txt, run.log, install.log and the run folders as run.tar.gz.part-aa, -ab, ...
+# (15 MiB parts: no file from $OUT may exceed 16 MiB). Here: cat run.tar.gz.part-* | tar -xz -C results/
+# A dry run where the project is installed, without a GPU:
+#   OUT=/tmp/gs NO_INSTALL=1 STAGE=../shared RESULTS=/tmp/gs-results bash benchmarks/gpu_session.sh 100 table1 ...
+set -uo pipefail
+limit=${1:?usage: gpu_session.sh LIMIT_S RUN_ARGS...}
+shift
+out=${OUT:?no \$OUT: run this through the device tool}
+stage=${STAGE:-/root/stage}        # where calls 1-3 copied the bundles; CIFAR-10 ends up in it
+results=${RESULTS:-/root/results}
+
+if [ -z "${NO_INSTALL:-}" ]; then
   mkdir -p "$stage"
   if [ -d .stage/4 ]; then cp -r .stage/4/. "$stage/"; fi
   bash "$stage/unpack.sh" || exit 3
   export PYTHONPATH=$stage/site${PYTHONPATH:+:$PYTHONPATH}
   pip install -q --no-deps --no-build-isolation -e . > "$out/install.log" 2>&1 || { tail -5 "$out/install.log"; exit 3; }
 fi
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi: no GPU") | tee "$out/gpu.txt"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2> /dev/null || echo "no GPU (no nvidia-smi)"; } \
+  | tee "$out/gpu.txt"
 python -c 'import torch, ray; print("torch", torch.__version__, "ray", ray.__version__)' | tee -a "$out/gpu.txt"
 
-# a short throughput measurement first: the numbers for the README's Benchmarks, and for sizing the next run
+# a short throughput measurement first: numbers for the README's Benchmarks, and for sizing the next run
 timeout "${BENCH_S:-90}" python benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
   --precisions fp32,tf32 2>&1 | tee "$out/throughput.txt"
 
-results=${RESULTS:-/root/results}
-left=$((limit - (SECONDS - start) - 30))  # 30 s for the tar below
-echo "run: mosaic-sweep run $* (time limit ${left} s)" | tee "$out/run.log"
+left=$((limit - SECONDS - 30))
+if [ "$left" -lt 30 ]; then
+  echo "no time left for the run ($left s): give a larger LIMIT_S" | tee "$out/run.log"
+  exit 4
+fi
+echo "run: mosaic-sweep run $* (time limit $left s)" | tee "$out/run.log"
 mosaic-sweep run "$@" --data-dir "$stage" --results-dir "$results" --time-limit "$left" --progress-every 30 \
   2>&1 | tee -a "$out/run.log"
 rc=${PIPESTATUS[0]}
 echo "mosaic-sweep exit status: $rc" | tee -a "$out/run.log"
-# the run folder whole (Ray's restore expects both kept checkpoints of a trial: none may go missing)
-tar -C "$results" -czf - . | split -b 15M - "$out/run.tar.gz.part-"
+# the run folders whole (Ray's restore expects every checkpoint it kept: none may go missing)
+if [ -d "$results" ]; then
+  tar -C "$results" -czf - . | split -b 15M - "$out/run.tar.gz.part-"
+fi
 ls -la "$out"
 exit "$rc"
