@@ -9,6 +9,9 @@
 # sweep gracefully (resumable, exit 75) LIMIT_S after this script started, less 30 s for packing up, and leaves
 # under $OUT: gpu.txt, throughput.txt, run.log, install.log and the run folders as run.tar.gz.part-aa, -ab, ...
 # (15 MiB parts: no file from $OUT may exceed 16 MiB). Here: cat run.tar.gz.part-* | tar -xz -C results/
+# To go on with a run an earlier session brought back (results/NAME here, ignored by git), add a fifth call that
+# carries it: call 4 then only copies (carry .stage/4: mkdir -p /root/stage && cp -r .stage/4/. /root/stage/),
+# call 5 (carry results/NAME) runs: RESUME_DIR=results/NAME bash benchmarks/gpu_session.sh 480 tables --resume --name NAME
 # A dry run where the project is installed, without a GPU:
 #   OUT=/tmp/gs NO_INSTALL=1 STAGE=../shared RESULTS=/tmp/gs-results bash benchmarks/gpu_session.sh 100 table1 ...
 set -uo pipefail
@@ -24,6 +27,9 @@ if [ -z "${NO_INSTALL:-}" ]; then
   bash "$stage/unpack.sh" || exit 3
   export PYTHONPATH=$stage/site${PYTHONPATH:+:$PYTHONPATH}
   pip install -q --no-deps --no-build-isolation -e . > "$out/install.log" 2>&1 || { tail -5 "$out/install.log"; exit 3; }
+fi
+if [ -n "${RESUME_DIR:-}" ]; then  # the same path as when it was made: Ray's experiment state records it
+  mkdir -p "$results" && cp -r "$RESUME_DIR" "$results/" || exit 3
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2> /dev/null || echo "no GPU (no nvidia-smi)"; } \
   | tee "$out/gpu.txt"
