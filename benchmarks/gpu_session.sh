@@ -6,7 +6,7 @@
 # e.g. bash benchmarks/gpu_session.sh 480 tables --scale paper --only 'table1/*' --name table1-paper-h100-1
 # It unpacks Ray and CIFAR-10 (.stage, made here by ../shared/tools/offline-bundles), installs this checkout,
 # measures packed throughput for 90 s at most, runs `mosaic-sweep run RUN_ARGS` with a --time-limit that stops the
-# sweep gracefully (resumable, exit 75) LIMIT_S after this script started, less 30 s for packing up, and leaves
+# sweep gracefully (resumable, exit 75) LIMIT_S after this script started, less 60 s for packing up, and leaves
 # under $OUT: gpu.txt, throughput.txt, run.log, install.log and the run folders as run.tar.gz.part-aa, -ab, ...
 # (15 MiB parts: no file from $OUT may exceed 16 MiB). Here: cat run.tar.gz.part-* | tar -xz -C results/
 # To go on with a run an earlier session brought back (results/NAME here, ignored by git), add a fifth call that
@@ -39,7 +39,7 @@ python -c 'import torch, ray; print("torch", torch.__version__, "ray", ray.__ver
 timeout "${BENCH_S:-90}" python benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
   --precisions fp32,tf32 2>&1 | tee "$out/throughput.txt"
 
-left=$((limit - SECONDS - 30))
+left=$((limit - SECONDS - 60))  # Python's start, Tune's last checkpoint, the final table and the tar
 if [ "$left" -lt 30 ]; then
   echo "no time left for the run ($left s): give a larger LIMIT_S" | tee "$out/run.log"
   exit 4

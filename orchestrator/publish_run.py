@@ -13,8 +13,10 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   members/<trial>.pt): the two networks only, no optimiser state and no history (0.5 MB instead of 1.1), enough
   to redraw their attention pictures.
 
-The copy is deterministic: publishing the same run twice gives the same bytes. One line and exit 2 when the run
-is not at paper scale, has no finished trial, or the destination exists (a published run is never overwritten).
+The copy is deterministic: publishing the same run twice gives the same bytes (with the same pyarrow and torch).
+One line and exit 2 when the run is not at paper scale, has no finished trial or a trial that has not ended
+(a run stopped by --time-limit: finish it with --resume first, so it is published once), or the destination exists
+(a published run is never overwritten).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,6 +38,7 @@ from .errors import UsageError
 from .results import EPOCH_SCHEMA, EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_run
 
 PUBLISHED = Path("results") / "published"
+ENDED = ("TERMINATED", "ERROR")  # a trial that will not train any more; INTERRUPTED and the like go on with --resume
 EPOCHS_FILE = "published.parquet"
 STATE_KEYS = ("format", "config", "epoch", "outcome", "nets")  # what load_weights (attention pictures) reads
 WHAT_IS_LEFT_OUT = {
@@ -63,9 +67,17 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
     run = read_run(run_dir, str(Path(run_dir).parent))
     if run.info.get("scale") != "paper":
         raise UsageError(f"{run_dir}: only paper-scale runs are published (this one is {run.info.get('scale')!r})")
+    if states < 0:
+        raise UsageError(f"--states: must be a non-negative integer, got {states}")
     results = trial_results(run.trials, run.epochs)
     if not results["finished"].any():
         raise UsageError(f"{run_dir}: no trial has finished; publish a run with results")
+    going = results[~results["status"].isin(ENDED)]
+    if len(going):
+        raise UsageError(
+            f"{run_dir}: {len(going)} trials have not ended ({', '.join(sorted(set(going['status'])))}): finish "
+            f"the run with mosaic-sweep run ... --resume --name {run.info.get('name', run.name)}, then publish it once"
+        )
     dest = root / PUBLISHED / (name or run.name)
     if dest.exists():
         raise UsageError(f"{dest} exists: a published run is never overwritten (remove it, or use --as NAME)")
@@ -79,19 +91,23 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
         if source is not None:
             kept.append((trial["trial_id"], source))
 
-    dest.mkdir(parents=True)
-    info = {**run.info, "published": {**WHAT_IS_LEFT_OUT, "state_trials": [t for t, _ in kept]}}
-    (dest / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
-    (dest / EPOCHS_DIR).mkdir()
-    pq.write_table(phase_ends(epochs), dest / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
-    with storage.fs.open_input_stream(storage.path(TRIALS_FILE)) as stream:
-        (dest / TRIALS_FILE).write_bytes(stream.readall())
-    for _, source in kept:
-        with storage.fs.open_input_stream(source) as stream:
-            state = torch.load(io.BytesIO(stream.readall()), map_location="cpu", weights_only=True)
-        target = dest / Path(source).relative_to(storage.root)
-        target.parent.mkdir(parents=True)
-        torch.save(slim_state(state), target)
+    # written beside the destination, then renamed: a failure leaves nothing half-published
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
+        folder = Path(tmp) / dest.name
+        (folder / EPOCHS_DIR).mkdir(parents=True)
+        info = {**run.info, "published": {**WHAT_IS_LEFT_OUT, "state_trials": [t for t, _ in kept]}}
+        (folder / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        pq.write_table(phase_ends(epochs), folder / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
+        with storage.fs.open_input_stream(storage.path(TRIALS_FILE)) as stream:
+            (folder / TRIALS_FILE).write_bytes(stream.readall())
+        for _, source in kept:
+            with storage.fs.open_input_stream(source) as stream:
+                state = torch.load(io.BytesIO(stream.readall()), map_location="cpu", weights_only=True)
+            target = folder / Path(source).relative_to(storage.root)
+            target.parent.mkdir(parents=True, exist_ok=True)  # a pack's members share one checkpoint folder
+            torch.save(slim_state(state), target)
+        folder.rename(dest)
     return dest
 
 
@@ -106,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         dest = publish(args.run_dir, args.root, args.name, args.states)
-    except UsageError as exc:
-        print(f"publish_run: error: {exc}", file=sys.stderr)
+    except (UsageError, OSError) as exc:
+        print(f"publish_run: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     print(f"published {args.run_dir} -> {dest} ({size:,} bytes)")

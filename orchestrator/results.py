@@ -166,8 +166,15 @@ class ResultsWriter:
                 self.trials[row["trial_id"]] = row
 
     def add_epoch(self, trial_id: str, row: dict) -> None:
+        """A trial reports its epochs in order: a row for epoch e while later ones are stored means it restarted
+        from a checkpoint (a retry, a resume, an older checkpoint when the newest was unreadable), and the later
+        rows are the failed attempt's: they go, whatever the retry does next."""
         row = {**row, "run": self.run, "trial_id": trial_id}
-        self.epochs.setdefault(trial_id, {})[int(row["epoch"])] = row
+        rows = self.epochs.setdefault(trial_id, {})
+        epoch = int(row["epoch"])
+        for stale in [e for e in rows if e > epoch]:
+            del rows[stale]
+        rows[epoch] = row
         self._write_trial_epochs(trial_id)
 
     def fill_from_history(self, trial_id: str, history: list[dict], fixed: dict) -> int:

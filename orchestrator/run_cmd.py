@@ -100,10 +100,11 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--pack",
         type=pack_option,
-        default="auto",
+        default=None,
         metavar="N|auto",
         help="configurations trained together in one Ray trial (one fused forward/backward per batch on one GPU): "
-        "auto (default) packs a run's configurations over the cluster's GPUs, and means 1 on CPU; 1 turns it off",
+        "auto (default; with --resume the run's own) packs a run's configurations over the cluster's GPUs, and "
+        "means 1 on CPU; 1 turns it off",
     )
     p.add_argument(
         "--precision",
@@ -125,8 +126,9 @@ def add_parser(sub) -> None:
         type=positive_float,
         default=None,
         metavar="SECONDS",
-        help="stop gracefully SECONDS after the command started, as Ctrl+C does (before a job's or machine's "
-        "limit): exit 75, the run resumable with --resume; epochs since a trial's last checkpoint are trained again",
+        help="stop gracefully SECONDS after the sweep started (a few seconds after the command: Python's imports), "
+        "as Ctrl+C does, before a job's or machine's limit: exit 75, the run resumable with --resume; epochs since "
+        "a trial's last checkpoint are trained again",
     )
     p.add_argument("--progress-every", type=positive_float, default=10.0, help="seconds between progress lines")
     p.set_defaults(func=run_space)

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import uuid
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -123,18 +123,12 @@ def redact(uri: str) -> str:
     return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
-# pyarrow reads keys from these URI options (S3); user info is the access key (and secret) on every object store.
-CREDENTIAL_OPTIONS = ("access_key", "secret_key", "session_token")
-
-
-def credentials_in(uri: str) -> list[str]:
-    """The parts of a URI that carry credentials (none for a path): Ray Tune pickles the filesystem built from a
-    run's URI into its experiment state in the run folder, so a sweep must get its keys from the environment."""
-    if "://" not in uri:
-        return []
-    parts = urlsplit(uri)
-    found = ["user info"] if parts.username or parts.password else []
-    return found + [key for key, _ in parse_qsl(parts.query) if key in CREDENTIAL_OPTIONS]
+def credentials_in(uri: str) -> bool:
+    """Whether a URI carries a secret: a password in its user info (`s3://KEY:SECRET@bucket/...`, the one form
+    pyarrow takes keys from a URI in; a user name alone, as in `hdfs://alice@namenode/`, is no secret). Ray Tune
+    pickles the filesystem built from a run's URI into its experiment state in the run folder, so a sweep must get
+    its keys from the environment."""
+    return "://" in uri and urlsplit(uri).password is not None
 
 
 def fsync(path: str) -> None:

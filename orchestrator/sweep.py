@@ -58,7 +58,7 @@ class SweepRequest:
     resume: bool = False
     progress_every: float = 10.0
     logger: str | None = None  # "wandb" or "mlflow": Ray Tune's integration, an optional extra
-    pack: str | int = "auto"  # configurations per packed trial: "auto" (GPU: one pack per GPU; CPU: 1) or N
+    pack: str | int | None = None  # configurations per Ray trial: "auto" (None: GPU one pack per GPU, CPU 1), or N
     time_limit: float | None = None  # seconds from the start of run_sweep; then stop as Ctrl+C does (exit 75)
 
     def recorded(self) -> dict:
@@ -81,6 +81,7 @@ class SweepPlan:
     first_seed: int
     only: str | None
     trials: list[dict]
+    pack: str | int = "auto"
 
     @property
     def info(self) -> dict:
@@ -115,61 +116,103 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         if importlib.util.find_spec(request.logger) is None:
             name = request.logger
             raise UsageError(f"--logger {name} needs the {name} package: pip install 'mosaic-sweep[{name}]'")
+    if request.first_seed is not None and (isinstance(request.first_seed, bool) or request.first_seed < 0):
+        raise UsageError(f"--first-seed: must be a non-negative integer, got {request.first_seed!r}")
     full_space = load_space(request)
-    try:
-        full_space = full_space.with_overrides(request.overrides) if request.overrides else full_space
-    except ValueError as exc:
-        raise UsageError(f"--set: {exc}") from None
-    scale, seeds, first_seed, only = request.scale, request.seeds, request.first_seed or 0, request.only
-    name = request.name if request.name is not None else f"{full_space.name}-{scale or DEFAULT_SCALE}"
+    name = request.name if request.name is not None else f"{full_space.name}-{request.scale or DEFAULT_SCALE}"
     if not RUN_NAME.fullmatch(name) or name in (".", ".."):
         raise UsageError(f"run name {name!r}: use letters, digits, '.', '_' and '-' only (a folder name, not a path)")
-    if found := credentials_in(request.results_dir):
+    if credentials_in(request.results_dir):
         raise UsageError(
-            f"--storage {redact(request.results_dir)}: remove the credentials from the URI ({', '.join(found)}), Ray "
-            f"would store them with the run; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or use an instance "
-            f"profile) on every node instead"
+            f"--storage {redact(request.results_dir)}: remove the key and secret from the URI, Ray would store them "
+            f"with the run; give them in the environment of every node instead (for S3: AWS_ACCESS_KEY_ID and "
+            f"AWS_SECRET_ACCESS_KEY, or an instance profile)"
         )
     storage = RunStorage.child(request.results_dir, name)
+    selection = Selection.of(request)
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
-        scale, seeds, first_seed, only = resumed_selection(request, storage.read_json(RUN_FILE), full_space, name)
+        selection = resumed_selection(request, storage.read_json(RUN_FILE), full_space, name)
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
             f"another --name"
         )
-    scale = scale or DEFAULT_SCALE
-    space = full_space
-    if only:
-        space = full_space.subset(only.split(","))
-        if not space.experiments:
-            labels = ", ".join(e.label for e in full_space.experiments)
-            raise UsageError(f"--only {only!r} matches no experiment of {full_space.name}; experiments: {labels}")
     try:
-        trials = [{**t, "run": name} for t in space.trials(scale, seeds, first_seed)]
+        full_space = full_space.with_overrides(selection.overrides) if selection.overrides else full_space
+    except ValueError as exc:
+        raise UsageError(f"--set: {exc}") from None
+    scale, space = selection.scale or DEFAULT_SCALE, subset(full_space, selection.only)
+    try:
+        trials = [{**t, "run": name} for t in space.trials(scale, selection.seeds, selection.first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(space, scale, name, storage, seeds, first_seed, only, trials)
+    return SweepPlan(
+        space, scale, name, storage, selection.seeds, selection.first_seed, selection.only, trials, selection.pack
+    )
 
 
-def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, name: str) -> tuple:
-    """(scale, seeds, first_seed, only) of a resumed run: as it was started (run.json); a flag that would change
-    them, or Ray's retry count, is refused rather than ignored."""
+def subset(space: SearchSpace, only: str | None) -> SearchSpace:
+    """The experiments of `--only` (labels or globs), or all of them."""
+    if not only:
+        return space
+    chosen = space.subset(only.split(","))
+    if not chosen.experiments:
+        labels = ", ".join(e.label for e in space.experiments)
+        raise UsageError(f"--only {only!r} matches no experiment of {space.name}; experiments: {labels}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What decides a run's trials and how Ray holds them: given by the flags, or on --resume by run.json."""
+
+    scale: str | None
+    seeds: int | None
+    first_seed: int
+    only: str | None
+    overrides: dict
+    pack: str | int
+
+    @classmethod
+    def of(cls, request: SweepRequest) -> Selection:
+        pack = request.pack if request.pack is not None else "auto"
+        return cls(request.scale, request.seeds, request.first_seed or 0, request.only, request.overrides, pack)
+
+
+def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, name: str) -> Selection:
+    """The Selection of a resumed run, as it was started (run.json): Ray's restore keeps the trials, their settings,
+    packs and retry count it pickled, so a flag that would change them is refused rather than ignored."""
     if stored["space"] != space.name or (request.scale is not None and request.scale != stored["scale"]):
         raise UsageError(f"run {name!r} is space {stored['space']} at scale {stored['scale']}; resume it with those")
-    started = {"seeds": stored["seeds"], "first_seed": stored.get("first_seed", 0), "only": stored.get("only")}
-    retries = (stored.get("options") or {}).get("max_failures")
-    if retries is not None:
-        started["max_failures"] = retries  # Ray's restore keeps the retry count the run started with
-    for key, value in started.items():
-        given = getattr(request, key)
-        same = key == "seeds" and (given or space.default_seeds) == (value or space.default_seeds)
-        if given is not None and given != value and not same:
+    options = stored.get("options") or {}
+    started = Selection(
+        stored["scale"],
+        stored["seeds"],
+        stored.get("first_seed", 0),
+        stored.get("only"),
+        options.get("overrides") or {},
+        options.get("pack") or "auto",
+    )
+    retries = options.get("max_failures")
+    checks = {
+        "seeds": (request.seeds, started.seeds, lambda n: n or space.default_seeds),
+        "first_seed": (request.first_seed, started.first_seed, None),
+        "only": (request.only, started.only, lambda only: [e.label for e in subset(space, only).experiments]),
+        "max_failures": (request.max_failures, DEFAULT_MAX_FAILURES if retries is None else retries, None),
+        "pack": (request.pack, started.pack, None),
+    }
+    for key, (given, value, meaning) in checks.items():
+        meaning = meaning or (lambda v: v)
+        if given is not None and meaning(given) != meaning(value):
             flag = "--" + key.replace("_", "-")
             raise UsageError(f"{flag} {given}: run {name!r} was started with {value}; leave it out to resume")
-    return stored["scale"], started["seeds"], started["first_seed"], started["only"]
+    if request.overrides and request.overrides != started.overrides:
+        given = " ".join(f"{k}={v}" for k, v in request.overrides.items())
+        was = " ".join(f"{k}={v}" for k, v in started.overrides.items()) or "none"
+        raise UsageError(f"--set/--precision {given}: run {name!r} was started with {was}; leave them out to resume")
+    return started
 
 
 def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None = None) -> int:
@@ -208,7 +251,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         if not storage.claim({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE):
             raise UsageError(f"run {name!r} was just started by another driver in {redact(request.results_dir)}")
     writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
-    size = pack_size(request.pack, space, plan.trials, gpus, available)
+    size = pack_size(plan.pack, space, plan.trials, gpus, available)
     rows = pack_rows(plan.trials, size)
     if size > 1:
         packs = sum(1 for r in rows if PACK_KEY in r)
@@ -248,10 +291,10 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
             f"checkpoints under {TUNE_DIR}/: fix the storage and continue with --resume --name {name}"
         )
     writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
-    if stop.received:
+    if stop.received or limit.reached:
         # Tune stopped every trial and reported them TERMINATED; they did not finish: say so, then say how to go on
         writer.mark_interrupted()
-        if limit.reached and not any(t["status"] == INTERRUPTED for t in writer.trials.values()):
+        if not any(t["status"] == INTERRUPTED for t in writer.trials.values()):
             return print_final_table(writer, storage, name, time.time() - started)  # it finished just in time
         print_final_table(writer, storage, name, time.time() - started, check=False)
         if limit.reached:
@@ -264,29 +307,47 @@ TIME_LIMIT_EXIT = 75  # EX_TEMPFAIL: not finished, try again (with --resume)
 
 
 class TimeLimit:
-    """At `seconds` after `began` (time.monotonic), send this process the SIGINT of a Ctrl+C: Tune then stops
-    gracefully and keeps the run resumable, the one tested way to stop a sweep half-way."""
+    """At `seconds` after `began` (time.monotonic), ask Tune to stop as on Ctrl+C, which keeps the run resumable.
+
+    It sends SIGUSR1, which Tune handles like the SIGINT of a Ctrl+C but, unlike SIGINT, never hands back: so
+    neither an earlier Ctrl+C nor a timer that fires late turns it into a hard stop. Until Tune's handler is in
+    place (fit installs it), the timer waits for it."""
 
     def __init__(self, seconds: float | None, began: float):
-        self.seconds, self.began, self.reached, self.timer = seconds, began, False, None
+        self.seconds, self.began, self.reached = seconds, began, False
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def _arm(self, delay: float) -> None:
+        self.timer = threading.Timer(delay, self._stop)
+        self.timer.daemon = True
+        self.timer.start()
 
     def _stop(self) -> None:
-        self.reached = True
-        os.kill(os.getpid(), signal.SIGINT)
+        with self.lock:
+            if self.closed:
+                return
+            if signal.getsignal(signal.SIGUSR1) is self.before:  # Tune is not listening yet
+                self._arm(0.2)
+                return
+            self.reached = True
+            os.kill(os.getpid(), signal.SIGUSR1)
 
     def __enter__(self):
         if self.seconds is not None:
             left = self.seconds - (time.monotonic() - self.began)
             if left <= 0:  # spent on starting Ray and reading CIFAR-10: stop before Tune starts anything
                 raise RunFailed(f"time limit of {self.seconds:g} s reached before training started", TIME_LIMIT_EXIT)
-            self.timer = threading.Timer(left, self._stop)
-            self.timer.daemon = True
-            self.timer.start()
+            self.before = signal.getsignal(signal.SIGUSR1)
+            self._arm(left)
         return self
 
     def __exit__(self, *exc):
-        if self.timer is not None:
-            self.timer.cancel()
+        with self.lock:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
         return False
 
 

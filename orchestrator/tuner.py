@@ -85,8 +85,10 @@ def build_tuner(
             num_samples=searcher.num_samples[scale],
             metric=searcher.metric,
             mode=searcher.mode,
+            # ASHA counts the trial's epochs, not Tune's iterations: a trial that restored an older checkpoint
+            # than Ray's newest (the newest unreadable) has trained fewer epochs than Tune has counted
             scheduler=tune.schedulers.ASHAScheduler(
-                time_attr="training_iteration", max_t=base["epochs"], grace_period=searcher.grace_epochs[scale]
+                time_attr="epoch", max_t=base["epochs"], grace_period=searcher.grace_epochs[scale]
             )
             if searcher.scheduler == "asha"
             else None,

@@ -123,20 +123,35 @@ def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "flag, value, started",
+    "flag, value, message",
     [
-        ("--max-failures", "7", "2"),
-        ("--first-seed", "3", "0"),
-        ("--seeds", "4", "None"),
-        ("--only", "table1/2", "table1/1"),
+        ("--max-failures", "7", "--max-failures 7: run 'table1-smoke' was started with 2"),
+        ("--first-seed", "3", "--first-seed 3: run 'table1-smoke' was started with 0"),
+        ("--seeds", "4", "--seeds 4: run 'table1-smoke' was started with None"),
+        ("--only", "table1/2", "--only table1/2: run 'table1-smoke' was started with table1/1"),
+        ("--pack", "4", "--pack 4: run 'table1-smoke' was started with auto"),
+        ("--set", "what_lr=0.5", "--set/--precision what_lr=0.5: run 'table1-smoke' was started with none"),
+        ("--precision", "bf16", "--set/--precision precision=bf16: run 'table1-smoke' was started with none"),
     ],
 )
-def test_resume_refuses_flags_that_would_change_the_run(flag, value, started, tmp_path, capsys):
+def test_resume_refuses_flags_that_would_change_the_run(flag, value, message, tmp_path, capsys):
+    # Ray's restore runs the trials, settings and packs it pickled: a new value would be ignored, so it is refused
     run = tmp_path / "r" / "table1-smoke"
     shutil.copytree(GOLDEN, run)  # started with the space's one seed (recorded as null), first seed 0 (absent)
     argv = ["run", "table1", "--resume", "--name", "table1-smoke", flag, value]
     assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
-    assert f"{flag} {value}: run 'table1-smoke' was started with {started}" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+
+
+def test_resume_refuses_a_new_max_failures_when_the_run_took_the_default(tmp_path, capsys):
+    run = tmp_path / "r" / "table1-smoke"
+    shutil.copytree(GOLDEN, run)
+    info = json.loads((run / "run.json").read_text())
+    info["options"]["max_failures"] = None  # started without --max-failures: Ray kept the default, 2
+    (run / "run.json").write_text(json.dumps(info))
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--max-failures", "7"]
+    assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
+    assert "--max-failures 7: run 'table1-smoke' was started with 2" in capsys.readouterr().err
 
 
 def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
@@ -144,8 +159,12 @@ def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
 
     shutil.copytree(GOLDEN, tmp_path / "table1-smoke")
     request = SweepRequest("table1", name="table1-smoke", results_dir=str(tmp_path), resume=True, seeds=1, first_seed=0)
-    plan = plan_sweep(replace(request, only="table1/1", max_failures=2))
+    plan = plan_sweep(replace(request, only="table1/[1]", max_failures=2, pack="auto"))  # the same experiments
     assert [(t["experiment"], t["seed"]) for t in plan.trials] == [("table1/1", 0)] and plan.scale == "smoke"
+    info = json.loads((tmp_path / "table1-smoke" / "run.json").read_text())
+    info["options"]["overrides"] = {"what_lr": 0.5}  # started with --set what_lr=0.5: resumed without it, it stays
+    (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
+    assert plan_sweep(request).trials[0]["what_lr"] == 0.5
 
 
 def test_a_run_records_its_first_seed_and_plans_those_seeds(tmp_path):
@@ -225,15 +244,13 @@ def test_gpu_requests_above_the_cluster_are_refused_locally_and_awaited_on_a_joi
     assert "wait until the autoscaler adds GPU nodes" in check_gpu_request(1, 0, joined=True)
 
 
-@pytest.mark.parametrize(
-    "uri",
-    [
-        "s3://minio:secret-key@bucket/sweeps?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1",
-        "s3://bucket/sweeps?access_key=minio&secret_key=secret-key&endpoint_override=127.0.0.1:1",
-    ],
-)
-def test_a_sweep_refuses_credentials_in_its_storage_uri_without_printing_them(uri, tmp_path, capsys):
+def test_a_sweep_refuses_credentials_in_its_storage_uri_without_printing_them(tmp_path, capsys):
     # Ray would pickle the filesystem, keys included, into the run's tune/ folder: only the environment may hold them
+    from orchestrator.storage import credentials_in
+
+    assert not credentials_in("hdfs://alice@namenode:8020/sweeps") and not credentials_in("/plain/path")
+    uri = "s3://minio:secret-key@bucket/sweeps?endpoint_override=127.0.0.1:1&scheme=http&region=us-east-1"
+    assert credentials_in(uri)
     assert exit_code(["run", "table1", "--storage", uri, "--data-dir", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert "secret-key" not in captured.err + captured.out and "minio" not in captured.err
@@ -283,3 +300,54 @@ def test_a_time_limit_is_refused_outside_the_main_thread(tmp_path):
     thread.start()
     thread.join(60)
     assert caught and "only the main thread" in caught[0] and not (tmp_path / "table1-smoke").exists()
+
+
+def test_restore_skips_unreadable_checkpoints_newest_first_and_raises_what_is_not_about_the_file(tmp_path):
+    from ray import tune
+
+    from trainables.tune_trial import CheckpointUnreadable, restore
+
+    trial = tmp_path / "trial"
+    for n in (1, 2, 3, 4):
+        (trial / f"checkpoint_00000{n}").mkdir(parents=True)
+    torch.save({"epoch": 1}, trial / "checkpoint_000001" / "state.pt")
+    torch.save({"epoch": 2}, trial / "checkpoint_000002" / "state.pt")
+    (trial / "checkpoint_000002" / "state.pt").write_bytes((trial / "checkpoint_000002" / "state.pt").read_bytes()[:99])
+    (trial / "checkpoint_000003" / "state.pt").write_bytes(b"not a torch file")  # 4: never written
+    newest = tune.Checkpoint(str(trial / "checkpoint_000004"))
+    loaded = []
+    restore(newest, lambda folder: loaded.append(torch.load(folder / "state.pt", weights_only=True)["epoch"]))
+    assert loaded == [1]
+
+    def raising(error):
+        def load(folder):
+            raise error
+
+        return load
+
+    for error in (StateMismatch("another configuration"), torch.OutOfMemoryError("CUDA out of memory")):
+        with pytest.raises(type(error)):
+            restore(newest, raising(error))
+    with pytest.raises(CheckpointUnreadable, match="checkpoint_000004: .*checkpoint_000001: garbled"):
+        restore(newest, raising(RuntimeError("garbled")))
+
+
+def test_the_time_limit_waits_for_tunes_handler_and_then_asks_it_to_stop():
+    import signal
+    import time
+
+    from orchestrator.sweep import TimeLimit
+
+    before, calls = signal.getsignal(signal.SIGUSR1), []
+    try:
+        with TimeLimit(0.2, time.monotonic()) as limit:
+            time.sleep(0.6)
+            assert not limit.reached  # the process's own SIGUSR1 action (here: end it) is never triggered
+            signal.signal(signal.SIGUSR1, lambda *_: calls.append("stop"))  # what Tuner.fit installs
+            for _ in range(50):
+                time.sleep(0.05)
+                if calls:
+                    break
+        assert limit.reached and calls == ["stop"]
+    finally:
+        signal.signal(signal.SIGUSR1, before)

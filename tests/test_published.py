@@ -5,10 +5,12 @@ Fast, no Ray, no CIFAR-10: reads only the committed files.
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -105,8 +107,26 @@ def test_the_drawn_attention_picture_comes_from_a_committed_state(tmp_path):
             assert weights.where.training is False and weights.epoch > 0
 
 
+def _same_content(made: Path, committed: Path) -> None:
+    """Equal files by what they hold (Parquet tables and schemas, JSON, saved tensors), whatever the pyarrow or torch
+    version that wrote them."""
+    if made.suffix == ".parquet":
+        a, b = pq.read_table(made), pq.read_table(committed)
+        assert a.schema.equals(b.schema, check_metadata=True) and a.equals(b), committed
+    elif made.suffix == ".json":
+        assert json.loads(made.read_text()) == json.loads(committed.read_text()), committed
+    elif made.suffix == ".pt":
+        a, b = (torch.load(p, map_location="cpu", weights_only=True) for p in (made, committed))
+        assert a.keys() == b.keys() and a["config"] == b["config"] and a["epoch"] == b["epoch"], committed
+        for net in a["nets"]:
+            for key, tensor in a["nets"][net].items():
+                assert torch.equal(tensor, b["nets"][net][key]), (committed, net, key)
+    else:
+        assert made.read_bytes() == committed.read_bytes(), committed
+
+
 def test_committed_copies_are_what_publish_run_makes_of_the_shared_runs(tmp_path):
-    """The committed folder is byte for byte `python -m orchestrator.publish_run` of the run as it was made."""
+    """The committed folder is `python -m orchestrator.publish_run` of the run as it was made, value for value."""
     if not SHARED_RUNS.is_dir():
         pytest.skip(f"no shared copy at {SHARED_RUNS}")
     for shared in sorted(p for p in SHARED_RUNS.iterdir() if p.is_dir()):
@@ -115,7 +135,8 @@ def test_committed_copies_are_what_publish_run_makes_of_the_shared_runs(tmp_path
         files = sorted(p.relative_to(made) for p in made.rglob("*") if p.is_file())
         assert files == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file()), shared.name
         for f in files:
-            assert (made / f).read_bytes() == (committed / f).read_bytes(), f"{shared.name}/{f} differs"
+            _same_content(made / f, committed / f)
+        assert not [p for p in made.parent.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
 
 def test_publishing_refuses_what_it_must_not_publish(tmp_path):
@@ -125,9 +146,20 @@ def test_publishing_refuses_what_it_must_not_publish(tmp_path):
     if not SHARED_RUNS.is_dir():
         pytest.skip(f"no shared copy at {SHARED_RUNS}")
     shared = next(p for p in SHARED_RUNS.iterdir() if p.is_dir())
-    publish(str(shared), tmp_path, name="once")
+    publish(str(shared), tmp_path, name="once", states=0)
+    assert not list((tmp_path / PUBLISHED / "once").rglob("*.pt"))  # --states 0: no networks
     with pytest.raises(UsageError, match="never overwritten"):
         publish(str(shared), tmp_path, name="once")
+    # a run the time limit stopped is finished with --resume first, then published once
+    stopped = tmp_path / "stopped"
+    shutil.copytree(shared, stopped)
+    trials = pq.read_table(stopped / "trials.parquet").to_pandas()
+    cut_off = trials.assign(trial_id="2c3d5_00001", seed=1, status="INTERRUPTED", outcome="running")
+    trials = pd.concat([trials, cut_off], ignore_index=True)
+    pq.write_table(pa.Table.from_pandas(trials, preserve_index=False), stopped / "trials.parquet")
+    with pytest.raises(UsageError, match=r"1 trials have not ended \(INTERRUPTED\): finish the run"):
+        publish(str(stopped), tmp_path, name="stopped")
+    assert publish_run.main([str(shared), "--root", str(tmp_path), "--states", "-1"]) == 2
 
 
 def _tracked_files() -> list[Path]:

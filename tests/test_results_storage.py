@@ -28,7 +28,7 @@ def test_writer_keeps_one_row_per_epoch_and_survives_a_restart(tmp_path):
     writer = ResultsWriter(storage, "run")
     for epoch in (1, 2, 3):
         writer.add_epoch("t1", {"epoch": epoch, "test_acc": 0.1 * epoch, "outcome": "running", "k": 1})
-    writer.add_epoch("t1", {"epoch": 2, "test_acc": 0.2, "outcome": "running", "k": 1})  # re-reported after retry
+    writer.add_epoch("t1", {"epoch": 3, "test_acc": 0.3, "outcome": "running", "k": 1})  # re-reported by a retry
     table = pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet")
     assert table.schema.remove_metadata() == EPOCH_SCHEMA and table.column("epoch").to_pylist() == [1, 2, 3]
     assert not [p for p in (tmp_path / "run" / "epochs").iterdir() if p.name.startswith(".")]  # no temp files left
@@ -42,6 +42,22 @@ def test_writer_keeps_one_row_per_epoch_and_survives_a_restart(tmp_path):
     again.set_trial("t1", {"experiment": "table1/1", "k": 1}, "TERMINATED")
     trials = pq.read_table(tmp_path / "run" / "trials.parquet").to_pylist()
     assert trials[0]["epochs_completed"] == 4 and trials[0]["outcome"] == "stopped"  # ended before "completed"
+
+
+def test_a_trial_reporting_an_earlier_epoch_restarted_and_its_later_rows_go(tmp_path):
+    # restored from an older checkpoint than the rows reach (the newest was unreadable, or Ray knew an older one):
+    # the rows after it are the failed attempt's, even if the new attempt then ends earlier (diverges)
+    writer = ResultsWriter(RunStorage(str(tmp_path / "run")), "run")
+    for epoch in range(1, 7):
+        writer.add_epoch("t1", {"epoch": epoch, "test_acc": 0.5, "outcome": "running", "k": 1})
+    writer.add_epoch("t1", {"epoch": 4, "test_acc": 0.1, "outcome": "diverged", "k": 1})
+    rows = pq.read_table(tmp_path / "run" / "epochs" / "t1.parquet").to_pylist()
+    assert [(r["epoch"], r["outcome"]) for r in rows] == [
+        (1, "running"),
+        (2, "running"),
+        (3, "running"),
+        (4, "diverged"),
+    ]
 
 
 def test_to_table_fills_missing_columns_with_nulls():

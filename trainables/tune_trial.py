@@ -17,6 +17,7 @@ import os
 import pickle
 import socket
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -141,10 +142,10 @@ class CheckpointUnreadable(RuntimeError):
 
 
 def restore(checkpoint, load) -> None:
-    """`load(folder)` the trial's state from Ray's latest checkpoint or, when its files cannot be read (truncated,
+    """`load(folder)` the trial's state from Ray's latest checkpoint or, when its files cannot be decoded (truncated,
     corrupt: a disk that filled up, a node lost mid-upload), from the older checkpoints Ray keeps beside it, newest
-    first. Otherwise every retry would reload the same bad file. A state of another configuration (StateMismatch)
-    is not a damaged file and is raised as it is."""
+    first. Otherwise every retry would reload the same bad file. Errors that say nothing about the file are raised
+    as they are: reading the storage (Ray retries the trial), GPU memory, a state of another configuration."""
     from ray import tune
 
     fs, latest = checkpoint.filesystem, checkpoint.path.rstrip("/")
@@ -159,14 +160,23 @@ def restore(checkpoint, load) -> None:
     )
     failures = []
     for candidate in [checkpoint, *(tune.Checkpoint(path, filesystem=fs) for path in older)]:
-        try:
-            with candidate.as_directory() as local:
+        with candidate.as_directory() as local:
+            try:
                 load(Path(local))
-        except StateMismatch:
-            raise
-        except (RuntimeError, OSError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as exc:
-            failures.append(f"{candidate.path.rsplit('/', 1)[-1]}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
-            continue
+            except (StateMismatch, torch.OutOfMemoryError):
+                raise
+            except (
+                RuntimeError,
+                EOFError,
+                ValueError,
+                KeyError,
+                pickle.UnpicklingError,
+                zipfile.BadZipFile,
+                FileNotFoundError,
+            ) as exc:  # a file cut short, garbled or never written
+                message = str(exc).splitlines()[0] if str(exc) else repr(exc)
+                failures.append(f"{candidate.path.rsplit('/', 1)[-1]}: {message}")
+                continue
         if failures:
             print(f"mosaic-sweep: restored from {candidate.path}; unreadable: {'; '.join(failures)}", flush=True)
         return
