@@ -20,23 +20,27 @@ shift
 out=${OUT:?no \$OUT: run this through the device tool}
 stage=${STAGE:-/root/stage}        # where calls 1-3 copied the bundles; CIFAR-10 ends up in it
 results=${RESULTS:-/root/results}
+py=$(command -v python || command -v python3)
 
 if [ -z "${NO_INSTALL:-}" ]; then
   mkdir -p "$stage"
   if [ -d .stage/4 ]; then cp -r .stage/4/. "$stage/"; fi
   bash "$stage/unpack.sh" || exit 3
   export PYTHONPATH=$stage/site${PYTHONPATH:+:$PYTHONPATH}
-  pip install -q --no-deps --no-build-isolation -e . > "$out/install.log" 2>&1 || { tail -5 "$out/install.log"; exit 3; }
+  "$py" -m pip install -q --no-deps --no-build-isolation -e . > "$out/install.log" 2>&1 \
+    || echo "pip install failed (see install.log); running from the checkout instead"
 fi
+# the checkout itself on the path, for this process and the Ray workers it starts: no install step can stop the run
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 if [ -n "${RESUME_DIR:-}" ]; then  # the same path as when it was made: Ray's experiment state records it
   mkdir -p "$results" && cp -r "$RESUME_DIR" "$results/" || exit 3
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2> /dev/null || echo "no GPU (no nvidia-smi)"; } \
   | tee "$out/gpu.txt"
-python -c 'import torch, ray; print("torch", torch.__version__, "ray", ray.__version__)' | tee -a "$out/gpu.txt"
+"$py" -c 'import torch, ray; print("torch", torch.__version__, "ray", ray.__version__)' | tee -a "$out/gpu.txt"
 
 # a short throughput measurement first: numbers for the README's Benchmarks, and for sizing the next run
-timeout "${BENCH_S:-90}" python benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
+timeout "${BENCH_S:-90}" "$py" benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
   --precisions fp32,tf32 2>&1 | tee "$out/throughput.txt"
 
 left=$((limit - SECONDS - 60))  # Python's start, Tune's last checkpoint, the final table and the tar
@@ -45,8 +49,8 @@ if [ "$left" -lt 30 ]; then
   exit 4
 fi
 echo "run: mosaic-sweep run $* (time limit $left s)" | tee "$out/run.log"
-mosaic-sweep run "$@" --data-dir "$stage" --results-dir "$results" --time-limit "$left" --progress-every 30 \
-  2>&1 | tee -a "$out/run.log"
+"$py" -m orchestrator.cli run "$@" --data-dir "$stage" --results-dir "$results" --time-limit "$left" \
+  --progress-every 30 2>&1 | tee -a "$out/run.log"
 rc=${PIPESTATUS[0]}
 echo "mosaic-sweep exit status: $rc" | tee -a "$out/run.log"
 # the run folders whole (Ray's restore expects every checkpoint it kept: none may go missing)
