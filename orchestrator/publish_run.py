@@ -29,13 +29,12 @@ import tempfile
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import torch
 
 from .aggregate import best_trials, trial_results
 from .errors import UsageError
-from .results import EPOCH_SCHEMA, EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_run
+from .results import EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_epoch_table, read_run
 
 PUBLISHED = Path("results") / "published"
 ENDED = ("TERMINATED", "ERROR")  # a trial that will not train any more; INTERRUPTED and the like go on with --resume
@@ -83,8 +82,7 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
         raise UsageError(f"{dest} exists: a published run is never overwritten (remove it, or use --as NAME)")
 
     storage = run.storage
-    files = storage.list_parquet_files(EPOCHS_DIR)  # as written, not through pandas: every value as it was
-    epochs = pads.dataset(files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet").to_table()
+    epochs = read_epoch_table(storage)  # as written, not through pandas: every value as it was
     kept = []
     for _, trial in best_trials(results, limit=states).iterrows():
         source = find_final_state(storage, trial["trial_id"])

@@ -300,6 +300,14 @@ def resolve_run(run: str, results_dir: str) -> RunStorage:
     return RunStorage.child(results_dir, run)
 
 
+def read_epoch_table(storage: RunStorage) -> pa.Table:
+    """Every epoch row of a run as written (older files conformed to today's schema)."""
+    files = storage.list_parquet_files(EPOCHS_DIR)
+    if not files:
+        return EPOCH_SCHEMA.empty_table()
+    return pads.dataset(files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet").to_table()
+
+
 def read_run(run: str, results_dir: str) -> RunData:
     storage = resolve_run(run, results_dir)
     if storage.fs.get_file_info(storage.root).type != pafs.FileType.Directory:
@@ -307,12 +315,7 @@ def read_run(run: str, results_dir: str) -> RunData:
             f"no run {run!r}: {storage.display} is not a folder (give a run folder, or the name of a run "
             f"in --results-dir, here {results_dir})"
         )
-    epoch_files = storage.list_parquet_files(EPOCHS_DIR)
-    epochs = (
-        pads.dataset(epoch_files, schema=EPOCH_SCHEMA, filesystem=storage.fs, format="parquet").to_table().to_pandas()
-        if epoch_files
-        else EPOCH_SCHEMA.empty_table().to_pandas()
-    )
+    epochs = read_epoch_table(storage).to_pandas()
     trials = (
         conform(storage.read_table(TRIALS_FILE), TRIAL_SCHEMA).to_pandas()
         if storage.exists(TRIALS_FILE)

@@ -77,23 +77,20 @@ class SweepPlan:
     scale: str
     name: str
     storage: RunStorage
-    seeds: int | None  # as given, or as the resumed run was started
-    first_seed: int
-    only: str | None
+    selection: Selection  # as given, or as the resumed run was started
     trials: list[dict]
-    pack: str | int = "auto"
 
     @property
     def info(self) -> dict:
         """What run.json records of the plan."""
-        space, scale, seeds, only = self.space.name, self.scale, self.seeds, self.only
+        chosen = self.selection
         return {
             "name": self.name,
-            "space": space,
-            "scale": scale,
-            "seeds": seeds,
-            "first_seed": self.first_seed,
-            "only": only,
+            "space": self.space.name,
+            "scale": self.scale,
+            "seeds": chosen.seeds,
+            "first_seed": chosen.first_seed,
+            "only": chosen.only,
         }
 
 
@@ -148,9 +145,7 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         trials = [{**t, "run": name} for t in space.trials(scale, selection.seeds, selection.first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(
-        space, scale, name, storage, selection.seeds, selection.first_seed, selection.only, trials, selection.pack
-    )
+    return SweepPlan(space, scale, name, storage, selection, trials)
 
 
 def subset(space: SearchSpace, only: str | None) -> SearchSpace:
@@ -234,8 +229,8 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
 
     dashboard = connect(request.address, num_cpus=request.num_cpus, dashboard_host=request.dashboard_host)
     print(
-        f"mosaic-sweep: run {name}: {space.name} at scale {scale}, {space.trial_count(scale, plan.seeds)}"
-        f" trials, {space.total_epochs(scale, plan.seeds)} epochs -> {storage.display}",
+        f"mosaic-sweep: run {name}: {space.name} at scale {scale}, {space.trial_count(scale, plan.selection.seeds)}"
+        f" trials, {space.total_epochs(scale, plan.selection.seeds)} epochs -> {storage.display}",
         flush=True,
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
@@ -251,7 +246,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         if not storage.claim({**plan.info, "created": created, "options": request.recorded()}, RUN_FILE):
             raise UsageError(f"run {name!r} was just started by another driver in {redact(request.results_dir)}")
     writer = ResultsWriter(storage, name, {e.label: e.reference for e in space.experiments})
-    size = pack_size(plan.pack, space, plan.trials, gpus, available)
+    size = pack_size(plan.selection.pack, space, plan.trials, gpus, available)
     rows = pack_rows(plan.trials, size)
     if size > 1:
         packs = sum(1 for r in rows if PACK_KEY in r)
@@ -267,7 +262,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         storage,
         writer,
         scale=scale,
-        seeds=plan.seeds,
+        seeds=plan.selection.seeds,
         resume=request.resume,
         cpus_per_trial=request.cpus_per_trial,
         gpus_per_trial=gpus,
