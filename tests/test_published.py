@@ -225,6 +225,8 @@ def test_readme_numbers_equal_the_parquet():
                 if len(mine) > 1:
                     expected += f" ± {mine[column].std(ddof=1):.3f}"
                 assert cells[name].startswith(expected), (table, number, name, cells[name], expected)
+            if not mine.empty:
+                _assert_focus_line(table, number, mine)
     # the row published so far, by value: Table 1 row 1 at paper scale, seed 0
     row1 = done[(done["experiment"] == "table1/1") & (done["seed"] == 0)]
     assert round(float(row1["test_acc"].iloc[0]), 3) == 0.839
@@ -239,6 +241,21 @@ def test_readme_numbers_equal_the_parquet():
         )
 
 
+def _assert_focus_line(table: str, number: str, mine: pd.DataFrame) -> None:
+    """The row's "where the test accuracy comes from" line holds the means of its trials' focus outcomes."""
+    section = current_section((ROOT / "README.md").read_text())
+    block = section.split("### Table 1" if table == "table1" else "### Table 2", 1)[1].split("###", 1)[0]
+    (line,) = [ln for ln in block.splitlines() if ln.startswith(f"- row {number}: ")]
+    ftpt, ffpt, ftpf, ffpf = (mine[f"test_{f}"].mean() for f in ("ftpt", "ffpt", "ftpf", "ffpf"))
+    expected = (
+        f"test accuracy {ftpt + ffpt:.3f} = FTPT {ftpt:.3f} + FFPT {ffpt:.3f}: attention on the foreground tile in "
+        f"{ftpt + ftpf:.3f} of the test mosaics, the what network right on {ftpt / (ftpt + ftpf):.3f} of those and "
+        f"on {ffpt / (ffpt + ffpf):.3f} of the rest."
+    )
+    assert line.endswith(expected), (table, number, line, expected)
+    assert f"{ftpt + ffpt:.3f}" == f"{mine['test_acc'].mean():.3f}"  # the four outcomes partition the mosaics
+
+
 def test_verdict_uses_two_sample_sd():
     row = pd.Series(
         {"seeds": 3, "test_acc_mean": 0.80, "test_acc_std": 0.01, "train_acc_mean": 0.95, "train_acc_std": 0.02}
@@ -246,7 +263,7 @@ def test_verdict_uses_two_sample_sd():
     text = _verdict(row, ref_train=0.97, ref_test=0.43)
     assert "test: published 0.43 NOT inside our mean ± 2 sd [0.780, 0.820]" in text
     assert "train: published 0.97 inside our mean ± 2 sd [0.910, 0.990]" in text
-    assert text.endswith("explanation still to be measured")
+    assert text.startswith("3 seeds: test:")
 
 
 def test_replace_section_keeps_the_rest():
