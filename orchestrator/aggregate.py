@@ -137,7 +137,13 @@ def experiment_summary(results: pd.DataFrame, references: pd.DataFrame | None = 
             outcomes=_sources(done["outcome"].dropna()),
             epochs_completed=int(group["epochs_completed"].max()),
         )
-        for name, col in [("train_acc", "train_acc_final"), ("test_acc", "test_acc"), ("val_acc", "val_acc")]:
+        attention = [("test_fg_alpha", "test_fg_alpha"), ("test_alpha_ge_half", "test_alpha_ge_half")]
+        for name, col in [
+            ("train_acc", "train_acc_final"),
+            ("test_acc", "test_acc"),
+            ("val_acc", "val_acc"),
+            *attention,
+        ]:
             row.update(_mean_std(name, done[col]))
         for f in FOCUS:
             row.update(_mean_std(f"train_{f}", done[f"train_{f}_final"]))

@@ -102,10 +102,13 @@ def _focus(row) -> str:
     on, off = ftpt + ftpf, ffpt + ffpf
     right_on = format_value(ftpt / on) if on > 0 else "-"
     right_off = format_value(ffpt / off) if off > 0 else "-"
+    uniform = 1 / int(row["grid"]) ** 2
     return (
         f"test accuracy {format_value(ftpt + ffpt)} = FTPT {format_value(ftpt)} + FFPT {format_value(ffpt)}: "
         f"attention on the foreground tile in {format_value(on)} of the test mosaics, the what network right on "
-        f"{right_on} of those and on {right_off} of the rest"
+        f"{right_on} of those and on {right_off} of the rest; mean alpha on the foreground tile "
+        f"{format_value(row['test_fg_alpha_mean'])} (uniform attention: {format_value(uniform)}), largest alpha "
+        f">= 0.5 in {format_value(row['test_alpha_ge_half_mean'])} of the test mosaics"
     )
 
 

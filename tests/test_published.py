@@ -250,7 +250,9 @@ def _assert_focus_line(table: str, number: str, mine: pd.DataFrame) -> None:
     expected = (
         f"test accuracy {ftpt + ffpt:.3f} = FTPT {ftpt:.3f} + FFPT {ffpt:.3f}: attention on the foreground tile in "
         f"{ftpt + ftpf:.3f} of the test mosaics, the what network right on {ftpt / (ftpt + ftpf):.3f} of those and "
-        f"on {ffpt / (ffpt + ffpf):.3f} of the rest."
+        f"on {ffpt / (ffpt + ffpf):.3f} of the rest; mean alpha on the foreground tile "
+        f"{mine['test_fg_alpha'].mean():.3f} (uniform attention: 0.111), largest alpha >= 0.5 in "
+        f"{mine['test_alpha_ge_half'].mean():.3f} of the test mosaics."
     )
     assert line.endswith(expected), (table, number, line, expected)
     assert f"{ftpt + ffpt:.3f}" == f"{mine['test_acc'].mean():.3f}"  # the four outcomes partition the mosaics
