@@ -193,6 +193,9 @@ def results_section(root: Path) -> str:
                 else "Where the test accuracy comes from:"
             )
             out += [intro, "", *verdicts, ""]
+            if space == "table1":
+                readme = f"{PUBLISHED.as_posix()}/README.md"
+                out += [f"Notes on single rows, from their measurements: [{readme}]({readme}#provenance).", ""]
     out += _figures(root, results, summary)
     out += _provenance_lines(root, results)
     return "\n".join(out).rstrip() + "\n"
@@ -262,7 +265,7 @@ def _provenance_lines(root: Path, results: pd.DataFrame) -> list[str]:
         "Report and this section, from the repository root:",
         "",
         "```bash",
-        f"mosaic-sweep report {runs} --out {REPORT.as_posix()} --data-dir ../shared",
+        f"mosaic-sweep report {runs} --out {REPORT.as_posix()} --data-dir ../shared --attention 2",
         "python -m orchestrator.published",
         "```",
         "",

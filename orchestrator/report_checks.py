@@ -299,10 +299,10 @@ def precision_text(results: pd.DataFrame) -> str:
             "device": results["device"].fillna("?") if "device" in results else "?",
         }
     )
-    parts = []
-    for (dtype, precision, device), group in frame.groupby(["dtype", "precision", "device"], dropna=False, sort=True):
-        parts.append(f"{_arithmetic(dtype, precision, device)} ({len(group)} trial{'s' if len(group) > 1 else ''})")
-    return "; ".join(parts)
+    # counted by what it says: a run without the precision column and an fp32 one on CPU did the same arithmetic
+    said = [_arithmetic(*row) for row in frame.itertuples(index=False)]
+    counts = pd.Series(said).value_counts(sort=False).sort_index()
+    return "; ".join(f"{text} ({n} trial{'s' if n > 1 else ''})" for text, n in counts.items())
 
 
 def _arithmetic(dtype, precision, device) -> str:

@@ -291,3 +291,32 @@ def test_phase_ends_keep_each_phase_end_and_every_trial_last_epoch():
         ("b", 5),
         ("b", 7),
     ]
+
+
+def test_row_notes_quote_the_committed_data():
+    """The hand-written note on Table 1 row 3 (results/published/README.md) quotes its run's phase ends exactly."""
+    folder = ROOT / PUBLISHED / "table1-row3-paper-cpu"
+    if not folder.is_dir():
+        pytest.skip("row 3 is not published")
+    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())  # one line, whatever the wrapping
+    row3 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
+    row1 = pq.read_table(ROOT / PUBLISHED / "table1-row1-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
+    row1 = row1.set_index("epoch")
+    alpha = [f"{row3.loc[e, 'test_fg_alpha']:.3f}" for e in (40, 80, 120, 280)]
+    assert (
+        f"the mean foreground alpha is {alpha[0]} after the first where phase (epoch 40), {alpha[1]} after the second "
+        f"(80), {alpha[2]} after the third (120) and {alpha[3]} at the end" in note
+    )
+    assert f"{row1.loc[40, 'test_fg_alpha']:.3f} by epoch 40, {row1.loc[180, 'test_fg_alpha']:.3f} at the end" in note
+    train = [f"{row3.loc[e, 'train_acc']:.3f}" for e in (20, 140, 280)]
+    assert f"running train accuracy {train[0]} at epoch 20, {train[1]} at 140, {train[2]} at 280" in note
+    best = row3["test_acc"].idxmax()
+    assert (
+        f"highest at epoch {best} ({row3.loc[best, 'test_acc']:.3f}) and ends at {row3.loc[280, 'test_acc']:.3f}"
+        in note
+    )
+    last = row3.loc[280]
+    assert (last["test_alpha_ge_half"], last["phase"]) == (0.0, "where")
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43)" in note
+    )

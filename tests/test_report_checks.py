@@ -147,6 +147,9 @@ def test_precision_says_dtype_and_recorded_precision_and_handles_its_absence():
     assert report_checks.precision_text(pd.DataFrame({"dtype": ["float64"], "device": ["cpu"]})) == (
         "float64 on cpu (1 trial)"
     )
+    # runs combined: one made before the precision column existed, one after; the same arithmetic, said once
+    mixed = pd.DataFrame({"dtype": ["float32", "float32"], "device": ["cpu", "cpu"], "precision": [None, "fp32"]})
+    assert report_checks.precision_text(mixed) == "float32 (strict fp32) on cpu (2 trials)"
 
 
 def test_a_seed_run_twice_is_flagged_and_not_taken_for_a_seed_without_effect():
