@@ -137,14 +137,9 @@ def experiment_summary(results: pd.DataFrame, references: pd.DataFrame | None = 
             outcomes=_sources(done["outcome"].dropna()),
             epochs_completed=int(group["epochs_completed"].max()),
         )
-        attention = [("test_fg_alpha", "test_fg_alpha"), ("test_alpha_ge_half", "test_alpha_ge_half")]
-        for name, col in [
-            ("train_acc", "train_acc_final"),
-            ("test_acc", "test_acc"),
-            ("val_acc", "val_acc"),
-            *attention,
-        ]:
-            row.update(_mean_std(name, done[col]))
+        row.update(_mean_std("train_acc", done["train_acc_final"]))
+        for name in ("test_acc", "val_acc", "test_fg_alpha", "test_alpha_ge_half"):
+            row.update(_mean_std(name, done[name]))
         for f in FOCUS:
             row.update(_mean_std(f"train_{f}", done[f"train_{f}_final"]))
             row.update(_mean_std(f"test_{f}", done[f"test_{f}"]))
