@@ -32,7 +32,9 @@ def connect(address: str | None, num_cpus: int | None = None, dashboard_host: st
     else:
         check_reachable(address)
         try:
-            context = ray.init(address=address, logging_level="WARNING")
+            # as in a local cluster, trials' output stays in their logs (their errors reach Tune): a worker's
+            # late "SystemExit" must not print after our own last line, which says how to go on
+            context = ray.init(address=address, logging_level="WARNING", log_to_driver=False)
         except ConnectionError as exc:
             raise UsageError(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     protect_token()
