@@ -18,7 +18,7 @@ from trainables import CifarImages, DataError, TrainConfig, WhatNet, WhereNet, b
 from trainables.mosaics import normalise
 
 from . import aggregate
-from .cli_args import load_images
+from .cli_args import DataSource, load_images
 from .results import RunData, find_final_state
 from .storage import RunStorage
 
@@ -110,36 +110,13 @@ def tile(patches: np.ndarray, grid: int) -> np.ndarray:
 
 
 # -- which pictures a report draws ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ImageSource:
-    """Where a report takes the CIFAR-10 images from (see `image_source`)."""
-
-    data_dir: str | None
-    verify: bool
-
-    def describe(self) -> str:
-        return self.data_dir or "the default data folder ($MOSAIC_SWEEP_DATA or ./data)"
-
-
-def image_source(data_dir: str | None, no_verify: bool, run_info: dict) -> ImageSource:
-    """--data-dir as given; else the run's own data folder (run.json) when this machine has it, with the run's
-    --no-verify; else the default ($MOSAIC_SWEEP_DATA or ./data)."""
-    if data_dir is not None:
-        return ImageSource(data_dir, not no_verify)
-    options = run_info.get("options") or {}
-    used = options.get("data_dir")
-    if used and Path(used).is_dir():
-        return ImageSource(used, not (no_verify or bool(options.get("no_verify"))))
-    return ImageSource(None, not no_verify)
-
-
 def plan_pictures(
     runs: list[RunData],
     results: pd.DataFrame,
     sections: list,
     stems: dict[str, str],
     out: Path,
-    source: ImageSource,
+    source: DataSource,
     limit: int,
     mosaics: int,
     skip: dict[str, str] | None = None,

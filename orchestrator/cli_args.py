@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 
 from trainables import CifarImages, load_cifar
 
@@ -43,13 +45,42 @@ def positive_float(text: str) -> float:
 
 
 def add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None, help="CIFAR-10 folder (default: $MOSAIC_SWEEP_DATA or ./data)")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="CIFAR-10 folder (default: for `report` and `run --resume`, the folder the run used when this machine "
+        "has it; else $MOSAIC_SWEEP_DATA or ./data)",
+    )
     p.add_argument("--download", action="store_true", help="let torchvision download cifar-10-batches-py")
     p.add_argument(
         "--no-verify",
         action="store_true",
         help="skip the md5 check of the CIFAR files (for CIFAR-format data that is not the official copy)",
     )
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a command takes CIFAR-10 from (see `data_source`)."""
+
+    data_dir: str | None
+    verify: bool
+
+    def describe(self) -> str:
+        return self.data_dir or "the default data folder ($MOSAIC_SWEEP_DATA or ./data)"
+
+
+def data_source(data_dir: str | None, no_verify: bool, run_info: dict | None = None) -> DataSource:
+    """--data-dir as given; else, for a command on an existing run (`report`, `run --resume`), the run's own data
+    folder (run.json) when this machine has it, with the run's --no-verify; else the default ($MOSAIC_SWEEP_DATA
+    or ./data). A run resumed where it started needs no data flag again."""
+    if data_dir is not None:
+        return DataSource(data_dir, not no_verify)
+    options = (run_info or {}).get("options") or {}
+    used = options.get("data_dir")
+    if used and Path(used).is_dir():
+        return DataSource(used, not (no_verify or bool(options.get("no_verify"))))
+    return DataSource(None, not no_verify)
 
 
 def load_images(data_dir: str | None, download: bool = False, verify: bool = True) -> CifarImages:

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 
 from . import aggregate, report_checks, report_html, report_text
-from .cli_args import add_data_flags, non_negative_int, positive_int
+from .cli_args import add_data_flags, data_source, non_negative_int, positive_int
 from .results import REPORT_DIR, RunData, read_runs
 
 PLOTS_DIR = "plots"
@@ -168,7 +168,7 @@ def write_report(runs: list[RunData], out: Path, args: ReportOptions) -> report_
             drawer.submit(jobs)
             searches.append(report_text.SearchBlock(group, figures))
         # while the workers draw: load CIFAR-10 and the checkpoints, run the networks on a few mosaics
-        source = attention.image_source(args.data_dir, args.no_verify, runs[0].info)
+        source = data_source(args.data_dir, args.no_verify, runs[0].info)
         skip = attention_skips(data.summary, data.findings, per_sample)
         notes, jobs = attention.plan_pictures(
             runs, data.results, sections, stems, out, source, args.attention, args.mosaics, skip

@@ -21,7 +21,7 @@ from search_spaces import SearchSpace, SpaceFileError, resolve_space
 from trainables import TrainConfig
 from trainables.tune_trial import PACK_KEY
 
-from .cli_args import load_images
+from .cli_args import DataSource, data_source, load_images
 from .errors import RunFailed, UsageError
 from .results import EPOCHS_DIR, FINISHED, INTERRUPTED, RUN_FILE, TUNE_DIR, ResultsWriter
 from .storage import RunStorage, credentials_in, redact
@@ -42,7 +42,7 @@ class SweepRequest:
     seeds: int | None = None
     first_seed: int | None = None  # seeds are first_seed.. (None: 0, or on --resume the run's own)
     overrides: dict = field(default_factory=dict)  # --set KEY=VALUE, on every trial
-    data_dir: str | None = None
+    data_dir: str | None = None  # None: $MOSAIC_SWEEP_DATA or ./data, or on --resume the run's own
     download: bool = False
     no_verify: bool = False
     results_dir: str = "results"
@@ -79,6 +79,7 @@ class SweepPlan:
     storage: RunStorage
     selection: Selection  # as given, or as the resumed run was started
     trials: list[dict]
+    data: DataSource  # as given, or the resumed run's own when no flag says otherwise
 
     @property
     def info(self) -> dict:
@@ -126,11 +127,13 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
             f"AWS_SECRET_ACCESS_KEY, or an instance profile)"
         )
     storage = RunStorage.child(request.results_dir, name)
-    selection = Selection.of(request)
+    selection, data = Selection.of(request), data_source(request.data_dir, request.no_verify)
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
-        selection = resumed_selection(request, storage.read_json(RUN_FILE), full_space, name)
+        stored = storage.read_json(RUN_FILE)
+        selection = resumed_selection(request, stored, full_space, name)
+        data = data_source(request.data_dir, request.no_verify, stored)
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
@@ -145,7 +148,7 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         trials = [{**t, "run": name} for t in space.trials(scale, selection.seeds, selection.first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(space, scale, name, storage, selection, trials)
+    return SweepPlan(space, scale, name, storage, selection, trials, data)
 
 
 def subset(space: SearchSpace, only: str | None) -> SearchSpace:
@@ -225,7 +228,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         check_restorable(storage, name)
     if request.address:
         check_reachable(request.address)  # before the seconds spent reading CIFAR-10
-    images = load_images(request.data_dir, request.download, verify=not request.no_verify)
+    images = load_images(plan.data.data_dir, request.download, verify=plan.data.verify)
 
     dashboard = connect(request.address, num_cpus=request.num_cpus, dashboard_host=request.dashboard_host)
     print(

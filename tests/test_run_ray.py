@@ -323,7 +323,9 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     assert max(restarts.values()) >= 2, restarts  # the resume started from a checkpoint, not from epoch 1
 
 
-def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, synthetic_cifar_dir, tmp_path):
+def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
+    ray_cluster, synthetic_cifar_dir, tmp_path, monkeypatch
+):
     results = tmp_path / "out"
     # a packed run (two configurations in one Ray trial): --resume continues packs as well
     argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
@@ -345,7 +347,10 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(ray_cluster, 
     partial = read_epochs(run_dir)
     assert len(partial) < 24 and partial.pack_id.nunique() == 1
     assert (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").any()
-    assert main(run_args(synthetic_cifar_dir, results, "table1", "--resume", "--name", "table1-smoke")) == 0
+    # the line's own advice works as it is: the run's data folder (and its --no-verify, the synthetic copy fails the
+    # md5 check) come from run.json, not from the default folder
+    monkeypatch.setenv("MOSAIC_SWEEP_DATA", str(tmp_path / "no-cifar-here"))
+    assert main(["run", "table1", "--resume", "--name", "table1-smoke", "--results-dir", str(results)]) == 0
     epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
     assert set(epochs.pack_id) == set(partial.pack_id)  # the same pack went on
 
