@@ -32,7 +32,7 @@ if [ -z "${NO_INSTALL:-}" ]; then
 fi
 # the checkout itself on the path, for this process and the Ray workers it starts: no install step can stop the run
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-if [ -n "${RESUME_DIR:-}" ]; then  # the same path as when it was made: Ray's experiment state records it
+if [ -n "${RESUME_DIR:-}" ]; then  # under $results with any new run: the tar below brings them all back
   mkdir -p "$results" && cp -r "$RESUME_DIR" "$results/" || exit 3
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2> /dev/null || echo "no GPU (no nvidia-smi)"; } \

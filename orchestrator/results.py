@@ -165,6 +165,10 @@ class ResultsWriter:
             for row in self.storage.read_table(TRIALS_FILE).to_pylist():
                 self.trials[row["trial_id"]] = row
 
+    def last_epochs(self) -> dict[str, int]:
+        """Each trial's last epoch written so far."""
+        return {trial_id: max(rows) for trial_id, rows in self.epochs.items() if rows}
+
     def add_epoch(self, trial_id: str, row: dict) -> None:
         """A trial reports its epochs in order: a row for epoch e while later ones are stored means it restarted
         from a checkpoint (a retry, a resume, an older checkpoint when the newest was unreadable), and the later

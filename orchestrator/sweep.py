@@ -199,6 +199,7 @@ def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, n
         "first_seed": (request.first_seed, started.first_seed, None),
         "only": (request.only, started.only, lambda only: [e.label for e in subset(space, only).experiments]),
         "max_failures": (request.max_failures, DEFAULT_MAX_FAILURES if retries is None else retries, None),
+        "max_concurrent": (request.max_concurrent, options.get("max_concurrent"), None),  # Ray's TuneConfig too
         "pack": (request.pack, started.pack, None),
     }
     for key, (given, value, meaning) in checks.items():

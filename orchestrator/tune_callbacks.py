@@ -167,16 +167,17 @@ class ProgressCallback(tune.Callback):
     """One line every `every_s` seconds and at each trial's end: trials done/running/failed, epochs, ETA, and the
     best and worst current test accuracy (with its experiment)."""
 
-    def __init__(self, total_epochs: int, every_s: float = 10.0):
+    def __init__(self, total_epochs: int, every_s: float = 10.0, written: dict[str, int] | None = None):
         self.total_epochs = total_epochs
         self.every_s = every_s
+        self.written = written or {}  # a resumed run: each configuration's last epoch already in the results
         self.setup()
 
     def setup(self, **info):
         self.start = time.time()
         self.last_print = 0.0
         self.first_epochs: int | None = None
-        self.epochs: dict[str, int] = {}
+        self.epochs: dict[str, int] = dict(self.written)  # trials that finished before a resume report nothing
         self.test_acc: dict[str, tuple[float, str]] = {}  # trial -> (current test accuracy, experiment label)
         self.ended: set[str] = set()  # configurations whose last epoch has been reported
 

@@ -49,10 +49,22 @@ def build_tuner(
     # untouched, and remote storage needs no configuration on the nodes.
     fs = storage.fs if storage.remote else None
     tune_path = storage.path(TUNE_DIR)
+    callbacks = [
+        ParquetCallback(writer),
+        ProgressCallback(space.total_epochs(scale, seeds), progress_every, writer.last_epochs()),
+        TensorBoardCallback(),
+        *([external_logger(logger, storage.root.rsplit("/", 1)[-1])] if logger else []),
+    ]
     if resume and tune.Tuner.can_restore(tune_path, storage_filesystem=fs):
-        return tune.Tuner.restore(
+        tuner = tune.Tuner.restore(
             tune_path, trainable=trainable, resume_unfinished=True, resume_errored=True, storage_filesystem=fs
         )
+        # Ray restores the callbacks pickled when the run started (tuner.pkl), bound to the folder it started in:
+        # a run copied elsewhere since (off a GPU machine) would write its rows back there. This session's go
+        # instead; Ray has no public setter for them (ray-project/ray#41364). Client mode has no local tuner.
+        if tuner._local_tuner is not None:
+            tuner._local_tuner.get_run_config().callbacks = callbacks
+        return tuner
 
     run_config = tune.RunConfig(
         name=TUNE_DIR,
@@ -60,12 +72,7 @@ def build_tuner(
         storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=[
-            ParquetCallback(writer),
-            ProgressCallback(space.total_epochs(scale, seeds), progress_every),
-            TensorBoardCallback(),
-            *([external_logger(logger, storage.root.rsplit("/", 1)[-1])] if logger else []),
-        ],
+        callbacks=callbacks,
         verbose=0,
     )
 

@@ -130,6 +130,7 @@ def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
         ("--seeds", "4", "--seeds 4: run 'table1-smoke' was started with None"),
         ("--only", "table1/2", "--only table1/2: run 'table1-smoke' was started with table1/1"),
         ("--pack", "4", "--pack 4: run 'table1-smoke' was started with auto"),
+        ("--max-concurrent", "3", "--max-concurrent 3: run 'table1-smoke' was started with None"),
         ("--set", "what_lr=0.5", "--set/--precision what_lr=0.5: run 'table1-smoke' was started with none"),
         ("--precision", "bf16", "--set/--precision precision=bf16: run 'table1-smoke' was started with none"),
     ],

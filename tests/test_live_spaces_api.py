@@ -30,6 +30,25 @@ def test_progress_lines_show_the_best_and_worst_current_test_accuracy(tables_smo
     assert " worst " in lines[-1] and "(table" in lines[-1]
 
 
+def test_a_resumed_runs_progress_counts_the_epochs_of_trials_that_finished_before(capsys):
+    """A trial finished before the resume reports nothing again; its epochs still count, and the ETA is from the
+    epochs this session trains."""
+    from types import SimpleNamespace
+
+    from orchestrator.tune_callbacks import ProgressCallback
+
+    done = SimpleNamespace(trial_id="a", status="TERMINATED", config={"trial": {"experiment": "table1/1"}})
+    going = SimpleNamespace(trial_id="b", status="RUNNING", config={"trial": {"experiment": "table1/8"}})
+    progress = ProgressCallback(total_epochs=24, every_s=3600, written={"a": 8, "b": 5})
+    progress.start -= 60  # a minute into the resumed session
+    for epoch in (5, 6, 7):  # b went on from its epoch-4 checkpoint: epoch 5 again, then 6 and 7
+        progress.on_trial_result(0, [done, going], going, {"epoch": epoch, "test_acc": 0.5, "outcome": "running"})
+    progress.print_line([done, going])
+    line = capsys.readouterr().out.strip()
+    # 15 of 24 epochs; this session trained 3 (5 again, 6, 7) in 60 s, and 9 are left: 3 minutes
+    assert "trials 1/2 done, 1 running" in line and "epochs 15/24 | ETA 3m00s" in line, line
+
+
 @pytest.mark.ray
 def test_tensorboard_event_files_hold_per_epoch_metrics_not_config(tables_smoke_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -367,8 +367,12 @@ def test_a_time_limit_stops_like_ctrl_c_and_the_run_goes_on_under_the_next_one(
     first = read_epochs(run_dir)
     assert 0 < len(first) < 400 and (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").all()
 
+    # the next session is on another machine: the run folder was copied to another path, where it goes on
+    results.rename(tmp_path / "moved")
+    results, run_dir = tmp_path / "moved", tmp_path / "moved" / "table1-smoke"
     resume = ["table1", "--resume", "--name", "table1-smoke", "--time-limit", "15"]
     assert main(run_args(synthetic_cifar_dir, results, *resume)) == 75  # the next session's limit
+    assert not (tmp_path / "out").exists()  # nothing written where the run was started
     second = read_epochs(run_dir)
     assert len(second) > len(first) and second.epoch.tolist() == list(range(1, len(second) + 1))
     kept = first[first.epoch <= 2 * (first.epoch.max() // 2)]  # up to a checkpoint: the first run's rows stay
