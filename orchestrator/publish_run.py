@@ -14,7 +14,8 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   to redraw their attention pictures.
 
 The copy is deterministic: publishing the same run twice gives the same bytes (with the same pyarrow and torch).
-One line and exit 2 when the run is not at paper scale, has no finished trial or a trial that has not ended
+One line and exit 2 when the run is not at paper scale or changed a paper setting (a space file, --set; the
+precision may differ), has no finished trial or a trial that has not ended
 (a run stopped by --time-limit: finish it with --resume first, so it is published once), or the destination exists
 (a published run is never overwritten).
 """
@@ -32,8 +33,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from .aggregate import best_trials, trial_results
+from .aggregate import best_trials, experiment_summary, trial_results
 from .errors import UsageError
+from .report_checks import change_text, off_paper, off_paper_changes, settings_changes
 from .results import EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_epoch_table, read_run
 
 PUBLISHED = Path("results") / "published"
@@ -69,6 +71,15 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
     if states < 0:
         raise UsageError(f"--states: must be a non-negative integer, got {states}")
     results = trial_results(run.trials, run.epochs)
+    summary = experiment_summary(results)
+    summary = summary.join(settings_changes(summary, {}))
+    changed = off_paper(summary)
+    if len(changed):
+        row = changed.iloc[0]
+        raise UsageError(
+            f"{run_dir}: {row['experiment']} ran with {change_text(off_paper_changes(row))}: only the paper's "
+            f"settings are published ({len(changed)} experiments differ)"
+        )
     if not results["finished"].any():
         raise UsageError(f"{run_dir}: no trial has finished; publish a run with results")
     going = results[~results["status"].isin(ENDED)]

@@ -49,10 +49,9 @@ def is_paper_scale(scale) -> bool:
 
 
 def scale_banner(summary: pd.DataFrame, runs: list[dict]) -> list[str]:
-    """Sentences for the banner of a report with rows below paper scale; [] when every row is at paper scale."""
+    """Sentences for the banner of a report with rows below paper scale, or at paper scale with settings other
+    than the paper's (`off_paper`); [] when every row is the paper's experiment."""
     below = summary[~summary["scale"].map(is_paper_scale)]
-    if below.empty:
-        return []
     lines = []
     for scale, rows in below.groupby("scale", sort=False):
         names = [r["name"] for r in runs if r.get("scale") == scale]
@@ -60,11 +59,32 @@ def scale_banner(summary: pd.DataFrame, runs: list[dict]) -> list[str]:
         known = SCALES.get(str(scale))
         rule = f" (scale `{scale}`: {known.description})" if known else f" (scale `{scale}`)"
         lines.append(f"Not paper scale: {who} ran with {_sizes(rows)}{rule}.")
+    for _, row in off_paper(summary).iterrows():
+        changes = change_text(off_paper_changes(row))
+        lines.append(f"Not the paper's settings: `{row['experiment']}` ran at scale paper with {changes}.")
+    if not lines:
+        return []
     lines.append(
-        f"The published numbers are for paper scale ({SCALES[PAPER_SCALE].description}). They are shown for "
-        "orientation only; no difference to them is computed for these rows."
+        f"The published numbers are for the paper's settings at paper scale ({SCALES[PAPER_SCALE].description}). "
+        "They are shown for orientation only; no difference to them is computed for these rows."
     )
     return lines
+
+
+# How float32 math is done on a GPU, not which experiment ran: a row that changed only these still compares.
+NUMERICS = ("precision", "dtype")
+
+
+def off_paper_changes(row: pd.Series) -> list[tuple[str, object, object]]:
+    changed = row.get("changed")
+    return [c for c in changed if c[0] not in NUMERICS] if isinstance(changed, list) else []
+
+
+def off_paper(summary: pd.DataFrame) -> pd.DataFrame:
+    """The experiments at paper scale whose settings differ from the paper's (a space file, --set): another
+    experiment than the published one, however it is labelled."""
+    at_paper = summary[summary["scale"].map(is_paper_scale)]
+    return at_paper[[bool(off_paper_changes(r)) for _, r in at_paper.iterrows()]]
 
 
 def _sizes(rows: pd.DataFrame) -> str:
@@ -488,6 +508,7 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
     changes = settings_changes(summary, sampled_ids(sampled))
     for column in changes.columns:
         summary[column] = changes[column]
+    summary.loc[off_paper(summary).index, ["train_acc_diff", "test_acc_diff"]] = math.nan
     summary["at_chance"] = experiments_at_chance(summary, results)
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))

@@ -30,8 +30,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "report",
         help="tables, figures and attention pictures of one or more runs",
-        description="Write the paper's tables next to ours (with a banner below paper scale, and flags for "
-        "trials that never left chance and for identical results), a figure per experiment, figures comparing "
+        description="Write the paper's tables next to ours (with a banner below paper scale or off the paper "
+        "settings, and flags for trials that never left chance and for identical results), a figure per experiment, "
+        "figures comparing "
         "experiments (a search: accuracy against the sampled settings) and attention pictures into RUN/report/ "
         "(index.html, report.md, summary.csv, trials.csv, plots/, attention/). Reads only the run's files; never "
         "starts Ray. Attention "

@@ -159,6 +159,13 @@ def test_publishing_refuses_what_it_must_not_publish(tmp_path):
     pq.write_table(pa.Table.from_pandas(trials, preserve_index=False), stopped / "trials.parquet")
     with pytest.raises(UsageError, match=r"1 trials have not ended \(INTERRUPTED\): finish the run"):
         publish(str(stopped), tmp_path, name="stopped")
+    # a paper-scale run of other settings (a space file, --set) is another experiment than the published one
+    other = tmp_path / "other"
+    shutil.copytree(shared, other)
+    for path in [other / "trials.parquet", *(other / "epochs").rglob("*.parquet")]:
+        pq.write_table(pq.read_table(path).to_pandas().assign(what_lr=0.05).pipe(pa.Table.from_pandas), path)
+    with pytest.raises(UsageError, match=r"table1/1 ran with what_lr 0.05 \(paper 0.01\): only the paper's"):
+        publish(str(other), tmp_path, name="other")
     assert publish_run.main([str(shared), "--root", str(tmp_path), "--states", "-1"]) == 2
 
 

@@ -96,6 +96,23 @@ def test_settings_a_scale_changed_are_listed_with_the_papers():
     assert report_checks.settings_changes(aggregate.experiment_summary(results), {}).iloc[0].changed == []
 
 
+def test_a_paper_labelled_row_with_other_settings_is_not_compared_with_the_published_numbers():
+    # a space file written at smoke scale and run as it is: labelled paper, with smoke's sizes and epochs
+    relabelled = {**trial_config("table1/3", 0), "scale": "paper"}
+    bf16 = {**trial_config("table1/1", 0, scale="paper"), "precision": "bf16"}  # only the arithmetic differs
+    results, epochs = results_of(
+        [(c, t, epoch_rows(c, t, [0.3], final_train=0.5)) for c, t in ((relabelled, "a"), (bf16, "b"))]
+    )
+    published = pd.DataFrame({"experiment": ["table1/1", "table1/3"], "ref_test_acc": [0.81, 0.43]})
+    summary = aggregate.experiment_summary(results, published)
+    assert summary.test_acc_diff.notna().all()  # by scale alone, both would compare
+    findings = report_checks.findings(results, epochs, summary, [{"name": "r", "scale": "paper"}])
+    diffs = summary.set_index("experiment").test_acc_diff
+    assert math.isnan(diffs["table1/3"]) and diffs["table1/1"] == pytest.approx(0.3 - 0.81)
+    assert findings.banner[0].startswith("Not the paper's settings: `table1/3` ran at scale paper with k 1 (paper 20)")
+    assert "orientation only" in findings.banner[-1] and len(findings.banner) == 2
+
+
 def test_banner_only_below_paper_scale():
     summary = pd.DataFrame(
         {"scale": ["smoke"], "space": ["tables"], "n_train": [400], "n_test": [200], "batch_size": [100]}
