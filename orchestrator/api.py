@@ -75,7 +75,7 @@ def load_run(path: str | Path, results_dir: str = "results") -> tuple[pd.DataFra
 
 def report(*runs: str | Path, out: str | Path | None = None, **options) -> str:
     """`mosaic-sweep report RUN [RUN ...]`: tables, figures and attention pictures of one or more runs (folders,
-    URIs or names under `results_dir`), combined. `options`: results_dir, data_dir, no_verify, attention,
+    URIs or names under `results_dir`), combined. `options`: results_dir, data_dir, download, no_verify, attention,
     mosaics, per_sample_figures, as the command's flags. Returns where the report is (index.html inside)."""
     from .report_cmd import ReportOptions, make_report
 

@@ -18,7 +18,7 @@ from trainables import CifarImages, DataError, TrainConfig, WhatNet, WhereNet, b
 from trainables.mosaics import normalise
 
 from . import aggregate
-from .cli_args import DataSource, load_images
+from .cli_args import DataSource
 from .results import RunData, find_final_state
 from .storage import RunStorage
 
@@ -138,7 +138,7 @@ def plan_pictures(
         key=aggregate.natural_key,
     )
     try:
-        images = load_images(source.data_dir, verify=source.verify)
+        images = source.load()
     except DataError as exc:
         return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
 

@@ -65,22 +65,28 @@ class DataSource:
 
     data_dir: str | None
     verify: bool
+    download: bool = False
 
     def describe(self) -> str:
         return self.data_dir or "the default data folder ($MOSAIC_SWEEP_DATA or ./data)"
 
+    def load(self) -> CifarImages:
+        return load_images(self.data_dir, self.download, verify=self.verify)
 
-def data_source(data_dir: str | None, no_verify: bool, run_info: dict | None = None) -> DataSource:
+
+def data_source(
+    data_dir: str | None, no_verify: bool, download: bool = False, run_info: dict | None = None
+) -> DataSource:
     """--data-dir as given; else, for a command on an existing run (`report`, `run --resume`), the run's own data
     folder (run.json) when this machine has it, with the run's --no-verify; else the default ($MOSAIC_SWEEP_DATA
     or ./data). A run resumed where it started needs no data flag again."""
     if data_dir is not None:
-        return DataSource(data_dir, not no_verify)
+        return DataSource(data_dir, not no_verify, download)
     options = (run_info or {}).get("options") or {}
     used = options.get("data_dir")
     if used and Path(used).is_dir():
-        return DataSource(used, not (no_verify or bool(options.get("no_verify"))))
-    return DataSource(None, not no_verify)
+        return DataSource(used, not (no_verify or bool(options.get("no_verify"))), download)
+    return DataSource(None, not no_verify, download)
 
 
 def load_images(data_dir: str | None, download: bool = False, verify: bool = True) -> CifarImages:

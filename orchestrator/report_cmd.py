@@ -87,6 +87,7 @@ class ReportOptions:
     results_dir: str = "results"
     out: str | None = None  # default: the first run's report/
     data_dir: str | None = None
+    download: bool = False
     no_verify: bool = False
     attention: int = DEFAULT_ATTENTION
     mosaics: int = DEFAULT_MOSAICS
@@ -169,7 +170,7 @@ def write_report(runs: list[RunData], out: Path, args: ReportOptions) -> report_
             drawer.submit(jobs)
             searches.append(report_text.SearchBlock(group, figures))
         # while the workers draw: load CIFAR-10 and the checkpoints, run the networks on a few mosaics
-        source = data_source(args.data_dir, args.no_verify, runs[0].info)
+        source = data_source(args.data_dir, args.no_verify, args.download, runs[0].info)
         skip = attention_skips(data.summary, data.findings, per_sample)
         notes, jobs = attention.plan_pictures(
             runs, data.results, sections, stems, out, source, args.attention, args.mosaics, skip

@@ -21,7 +21,7 @@ from search_spaces import SearchSpace, SpaceFileError, resolve_space
 from trainables import TrainConfig
 from trainables.tune_trial import PACK_KEY
 
-from .cli_args import DataSource, data_source, load_images
+from .cli_args import DataSource, data_source
 from .errors import RunFailed, UsageError
 from .results import EPOCHS_DIR, FINISHED, INTERRUPTED, RUN_FILE, TUNE_DIR, ResultsWriter
 from .storage import RunStorage, credentials_in, redact
@@ -127,13 +127,13 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
             f"AWS_SECRET_ACCESS_KEY, or an instance profile)"
         )
     storage = RunStorage.child(request.results_dir, name)
-    selection, data = Selection.of(request), data_source(request.data_dir, request.no_verify)
+    selection, data = Selection.of(request), data_source(request.data_dir, request.no_verify, request.download)
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
         stored = storage.read_json(RUN_FILE)
         selection = resumed_selection(request, stored, full_space, name)
-        data = data_source(request.data_dir, request.no_verify, stored)
+        data = data_source(request.data_dir, request.no_verify, request.download, stored)
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
@@ -229,7 +229,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         check_restorable(storage, name)
     if request.address:
         check_reachable(request.address)  # before the seconds spent reading CIFAR-10
-    images = load_images(plan.data.data_dir, request.download, verify=plan.data.verify)
+    images = plan.data.load()
 
     dashboard = connect(request.address, num_cpus=request.num_cpus, dashboard_host=request.dashboard_host)
     print(

@@ -602,6 +602,21 @@ def test_several_runs_are_combined_into_one_report(tmp_path):
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["comparison_test_acc.png", "table1-7.png"]
 
 
+def test_report_download_lets_torchvision_fetch_cifar_for_the_attention_pictures(tmp_path, monkeypatch):
+    # the note of a report without CIFAR-10 says "add --download": the flag must reach the loader
+    from orchestrator import report as make
+    from trainables import cifar
+
+    asked = []
+    monkeypatch.setattr(cifar, "_download_py", lambda root: asked.append(root))  # no internet here
+    config = trial_config("table1/7", 0, run="a")
+    write_run(tmp_path, "a", "table1", "smoke", [(config, "a0", epoch_rows(config, "a0", [0.3, 0.5]), "TERMINATED")])
+    make(tmp_path / "a", data_dir=tmp_path / "fetched", download=True, attention=1)
+    assert asked == [tmp_path / "fetched"]
+    text = (tmp_path / "a" / "report" / "report.md").read_text()
+    assert "skipped: the CIFAR-10 images are needed" in text  # the stand-in fetched nothing
+
+
 def write_run(root: Path, name: str, space: str, scale: str, trials: list[tuple[dict, str, list[dict], str]]) -> Path:
     """A run folder made without Ray, as the driver writes it: (config, trial_id, epoch rows, status) per trial."""
     storage = RunStorage(str(root / name))
