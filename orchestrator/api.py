@@ -29,7 +29,9 @@ class RunHandle:
     """A finished (or partly failed) sweep: where its files are, and whether every trial finished."""
 
     name: str
-    path: str  # the run folder: a local path or a URI without credentials
+    # the run folder, for load_run and report: a local path, or the storage URI with its options (endpoint,
+    # scheme: without them an S3-compatible store is looked for at AWS); credentials are refused before a run
+    path: str
     ok: bool
     error: str | None = None  # why not ok: the trials that did not finish
 
@@ -62,8 +64,8 @@ def run(
     except RunFailed as exc:
         if exc.code != 1:
             raise
-        return RunHandle(plan.name, plan.storage.display, ok=False, error=str(exc))
-    return RunHandle(plan.name, plan.storage.display, ok=True)
+        return RunHandle(plan.name, plan.storage.uri, ok=False, error=str(exc))
+    return RunHandle(plan.name, plan.storage.uri, ok=True)
 
 
 def load_run(path: str | Path, results_dir: str = "results") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -63,9 +63,12 @@ class SweepRequest:
 
     def recorded(self) -> dict:
         """The options as run.json records them: flags only (tokens live in the environment), the storage
-        without credentials, a space object by its name."""
+        without credentials, a space object by its name, the data folder absolute (a resume or report started
+        from another folder still finds it)."""
         options = {f.name: getattr(self, f.name) for f in fields(self)}
         options["space"] = self.space if isinstance(self.space, str) else self.space.name
+        if self.data_dir is not None:
+            options["data_dir"] = os.path.abspath(self.data_dir)
         return {"command": "run", **options, "results_dir": redact(self.results_dir)}
 
 
@@ -278,28 +281,29 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         trainable_fn=trainable_fn,
     )
     started = time.time()
-    interrupted = f"interrupted; results so far are in {storage.display}; continue with --resume --name {name}"
+    go_on = resume_flags(request, name)
+    interrupted = f"interrupted; results so far are in {storage.display}; continue with {go_on}"
     try:
         with TuneInterrupt() as stop, TimeLimit(request.time_limit, began) as limit:
             tuner.fit()
     except KeyboardInterrupt:  # a second Ctrl+C: Tune stops at once
         raise RunFailed(interrupted, code=130) from None
-    if not request.resume and not writer.flush():
+    if not writer.flush():
         raise RunFailed(
             f"results could not be written to {storage.display} ({writer.failure}); every epoch is in the "
-            f"checkpoints under {TUNE_DIR}/: fix the storage and continue with --resume --name {name}"
+            f"checkpoints under {TUNE_DIR}/: fix the storage and continue with {go_on}"
         )
-    writer.reload()  # a restored Tuner writes through the callbacks it pickled: read what they wrote
+    writer.reload()  # in Ray client mode a restored Tuner writes through the callbacks it pickled: read that
     if stop.received or limit.reached:
         # Tune stopped every trial and reported them TERMINATED; they did not finish: say so, then say how to go on
         writer.mark_interrupted()
         if not any(t["status"] == INTERRUPTED for t in writer.trials.values()):
-            return print_final_table(writer, storage, name, time.time() - started)  # it finished just in time
-        print_final_table(writer, storage, name, time.time() - started, check=False)
+            return print_final_table(writer, storage, go_on, time.time() - started)  # it finished just in time
+        print_final_table(writer, storage, go_on, time.time() - started, check=False)
         if limit.reached:
             raise RunFailed(f"time limit of {request.time_limit:g} s reached; {interrupted}", code=TIME_LIMIT_EXIT)
         raise RunFailed(interrupted, code=130)
-    return print_final_table(writer, storage, name, time.time() - started)
+    return print_final_table(writer, storage, go_on, time.time() - started)
 
 
 TIME_LIMIT_EXIT = 75  # EX_TEMPFAIL: not finished, try again (with --resume)
@@ -444,9 +448,19 @@ def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
         )
 
 
-def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, seconds: float, check: bool = True) -> int:
+def resume_flags(request: SweepRequest, name: str) -> str:
+    """The flags that continue run `name` from where it is: '--resume --name X', and its folder when not the
+    default."""
+    where = "" if request.results_dir == "results" else f" --results-dir {redact(request.results_dir)}"
+    return f"--resume --name {name}{where}"
+
+
+def print_final_table(
+    writer: ResultsWriter, storage: RunStorage, go_on: str, seconds: float, check: bool = True
+) -> int:
     """Print one line per trial; 0 when every trial finished, else (with `check`) RunFailed (exit 1) naming the
-    first few."""
+    first few, and what would finish them: `go_on` (resume_flags) for those a resume trains on; lower learning
+    rates for diverged ones (a resume would not train them again: they ended)."""
     rows = sorted(writer.trials.values(), key=lambda r: (r.get("experiment") or "", r.get("seed") or 0))
     print(
         f"\n{'experiment':<28} {'seed':>4} {'status':<10} {'outcome':<13} {'epochs':>6} {'train':>6} {'test':>6}"
@@ -465,9 +479,11 @@ def print_final_table(writer: ResultsWriter, storage: RunStorage, name: str, sec
         details = "; ".join(
             f"{r.get('experiment')} seed {r.get('seed')}: {r.get('error') or r.get('outcome')}" for r in bad[:5]
         )
-        raise RunFailed(
-            f"{len(bad)} of {len(rows)} trials did not finish ({details}); continue with --resume --name {name}", code=1
-        )
+        diverged = sum(r.get("outcome") == "diverged" for r in bad)
+        advice = [f"continue with {go_on}"] if diverged < len(bad) else []
+        if diverged:
+            advice.append(f"{diverged} diverged (non-finite loss): rerun those with lower learning rates (--set)")
+        raise RunFailed(f"{len(bad)} of {len(rows)} trials did not finish ({details}); {'; '.join(advice)}", code=1)
     return 0
 
 

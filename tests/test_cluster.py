@@ -199,7 +199,12 @@ def test_sweep_writes_results_and_checkpoints_to_object_storage(ray_cluster, syn
     for path in everything:
         with fs.open_input_stream(path) as stream:
             assert secret not in stream.readall(), path
-    # and the run resumes from there: nothing left to do, same rows
-    assert main(argv + ["--resume"]) == 0
-    again = pads.dataset(f"{run}/epochs", filesystem=fs, format="parquet").to_table().to_pandas()
-    assert len(again) == 16
+    # and the run resumes from there (through the Python API): nothing left to do, same rows, and the handle
+    # finds them (it keeps the URI's endpoint options, or it would look for the bucket at AWS)
+    from orchestrator import api
+
+    options = dict(scale="smoke", data_dir=str(synthetic_cifar_dir), no_verify=True, progress_every=30)
+    handle = api.run("table1", storage=storage, resume=True, **options)
+    assert handle.ok and handle.path == f"s3://bucket/sweeps/table1-smoke?{s3_server}"
+    _, again = api.load_run(handle.path)
+    assert len(again) == 16 and again.epoch.max() == 16

@@ -352,3 +352,32 @@ def test_the_time_limit_waits_for_tunes_handler_and_then_asks_it_to_stop():
         assert limit.reached and calls == ["stop"]
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+def test_an_unfinished_run_says_what_finishes_each_trial(tmp_path, capsys):
+    """Interrupted or failed trials go on with --resume (in the run's own folder); a diverged trial has ended, and a
+    resume would not train it again."""
+    from test_report import epoch_rows, trial_config
+
+    from orchestrator.errors import RunFailed
+    from orchestrator.results import ResultsWriter
+    from orchestrator.sweep import SweepRequest, print_final_table, resume_flags
+
+    writer = ResultsWriter(RunStorage(str(tmp_path / "mine")), "mine")
+    trials = {"d": ("table1/1", "diverged", "TERMINATED"), "e": ("table1/2", "running", "ERROR")}
+    for trial_id, (label, outcome, status) in trials.items():
+        for row in epoch_rows(trial_config(label, 0), trial_id, [0.3, 0.4], outcome=outcome):
+            writer.add_epoch(trial_id, row)
+        writer.set_trial(trial_id, trial_config(label, 0), status)
+    go_on = resume_flags(SweepRequest("table1", results_dir=str(tmp_path)), "mine")
+    assert go_on == f"--resume --name mine --results-dir {tmp_path}"
+    assert resume_flags(SweepRequest("table1"), "mine") == "--resume --name mine"  # the default folder
+    with pytest.raises(RunFailed) as both:
+        print_final_table(writer, writer.storage, go_on, 1.0)
+    assert f"continue with {go_on}; 1 diverged (non-finite loss): rerun those with lower learning rates" in str(
+        both.value
+    )
+    writer.trials.pop("e")
+    with pytest.raises(RunFailed) as diverged:
+        print_final_table(writer, writer.storage, go_on, 1.0)
+    assert "--resume" not in str(diverged.value) and "1 diverged" in str(diverged.value)

@@ -328,11 +328,17 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
 ):
     results = tmp_path / "out"
     # a packed run (two configurations in one Ray trial): --resume continues packs as well
-    argv = run_args(synthetic_cifar_dir, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
+    # started from the data's parent folder with a relative --data-dir; resumed below from elsewhere without one
+    data = Path(synthetic_cifar_dir.name)
+    argv = run_args(data, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
     argv += ["--pack", "2", "--checkpoint-every", "2"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
     driver = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "orchestrator.cli", *argv],
+        env=env,
+        cwd=synthetic_cifar_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     run_dir = results / "table1-smoke"
     wait_for_rows(run_dir, 3, driver)
@@ -347,9 +353,10 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
     partial = read_epochs(run_dir)
     assert len(partial) < 24 and partial.pack_id.nunique() == 1
     assert (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").any()
-    # the line's own advice works as it is: the run's data folder (and its --no-verify, the synthetic copy fails the
-    # md5 check) come from run.json, not from the default folder
+    # the line's own advice works as it is, from another folder: the run's data folder (recorded absolute) and its
+    # --no-verify (the synthetic copy fails the md5 check) come from run.json, not from the default folder
     monkeypatch.setenv("MOSAIC_SWEEP_DATA", str(tmp_path / "no-cifar-here"))
+    assert Path.cwd() != synthetic_cifar_dir.parent
     assert main(["run", "table1", "--resume", "--name", "table1-smoke", "--results-dir", str(results)]) == 0
     epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
     assert set(epochs.pack_id) == set(partial.pack_id)  # the same pack went on
