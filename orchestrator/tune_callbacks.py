@@ -212,7 +212,8 @@ class ProgressCallback(tune.Callback):
         ]
         done = sum(self.epochs.values())
         elapsed = time.time() - self.start
-        fresh = done - (self.first_epochs or 0)  # epochs run by this driver (a resumed run starts part-way)
+        # epochs run by this driver (a resumed run starts part-way); none before its first result
+        fresh = done - self.first_epochs if self.first_epochs is not None else 0
         eta = "?"
         if fresh > 0 and self.total_epochs > done:
             eta = _duration(elapsed / fresh * (self.total_epochs - done))

@@ -41,6 +41,8 @@ def test_a_resumed_runs_progress_counts_the_epochs_of_trials_that_finished_befor
     going = SimpleNamespace(trial_id="b", status="RUNNING", config={"trial": {"experiment": "table1/8"}})
     progress = ProgressCallback(total_epochs=24, every_s=3600, written={"a": 8, "b": 5})
     progress.start -= 60  # a minute into the resumed session
+    progress.print_line([done, going])  # nothing trained yet in this session: no ETA to give
+    assert "epochs 13/24 | ETA ?" in capsys.readouterr().out
     for epoch in (5, 6, 7):  # b went on from its epoch-4 checkpoint: epoch 5 again, then 6 and 7
         progress.on_trial_result(0, [done, going], going, {"epoch": epoch, "test_acc": 0.5, "outcome": "running"})
     progress.print_line([done, going])
