@@ -79,14 +79,15 @@ def data_source(
 ) -> DataSource:
     """--data-dir as given; else, for a command on an existing run (`report`, `run --resume`), the run's own data
     folder (run.json) when this machine has it, with the run's --no-verify; else the default ($MOSAIC_SWEEP_DATA
-    or ./data). A run resumed where it started needs no data flag again."""
+    or ./data), with the run's --no-verify when the run read the default too. A run resumed where it started
+    needs no data flag again."""
     if data_dir is not None:
         return DataSource(data_dir, not no_verify, download)
     options = (run_info or {}).get("options") or {}
-    used = options.get("data_dir")
+    used, unverified = options.get("data_dir"), bool(options.get("no_verify"))
     if used and Path(used).is_dir():
-        return DataSource(used, not (no_verify or bool(options.get("no_verify"))), download)
-    return DataSource(None, not no_verify, download)
+        return DataSource(used, not (no_verify or unverified), download)
+    return DataSource(None, not (no_verify or (used is None and unverified)), download)
 
 
 def load_images(data_dir: str | None, download: bool = False, verify: bool = True) -> CifarImages:

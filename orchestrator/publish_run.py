@@ -15,7 +15,7 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
 
 The copy is deterministic: publishing the same run twice gives the same bytes (with the same pyarrow and torch).
 One line and exit 2 when the run is not at paper scale or changed a paper setting (a space file, --set; the
-precision may differ), has no finished trial or a trial that has not ended
+precision or dtype may differ), has no finished trial or a trial that has not ended
 (a run stopped by --time-limit: finish it with --resume first, so it is published once), or the destination exists
 (a published run is never overwritten).
 """
@@ -35,7 +35,7 @@ import torch
 
 from .aggregate import best_trials, experiment_summary, trial_results
 from .errors import UsageError
-from .report_checks import change_text, off_paper, off_paper_changes, settings_changes
+from .report_checks import change_text, mark_paper_changes, off_paper, off_paper_changes
 from .results import EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_epoch_table, read_run
 
 PUBLISHED = Path("results") / "published"
@@ -72,7 +72,7 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
         raise UsageError(f"--states: must be a non-negative integer, got {states}")
     results = trial_results(run.trials, run.epochs)
     summary = experiment_summary(results)
-    summary = summary.join(settings_changes(summary, {}))
+    mark_paper_changes(summary)  # as the report sees them: a search's sampled settings are not changes
     changed = off_paper(summary)
     if len(changed):
         row = changed.iloc[0]

@@ -266,6 +266,15 @@ def settings_changes(summary: pd.DataFrame, sampled: dict[str, tuple[str, ...]])
     return pd.DataFrame(rows, index=summary.index)
 
 
+def mark_paper_changes(summary: pd.DataFrame, sampled: list | None = None) -> None:
+    """`summary` gains paper_<key> and `changed` (the settings a search sampled do not count), in place; rows off
+    the paper's settings (`off_paper`) lose their difference to the published numbers."""
+    changes = settings_changes(summary, sampled_ids(sampled_groups(summary) if sampled is None else sampled))
+    for column in changes.columns:
+        summary[column] = changes[column]
+    summary.loc[off_paper(summary).index, ["train_acc_diff", "test_acc_diff"]] = math.nan
+
+
 def _changes(row: pd.Series, paper: dict, skip: set[str]) -> list[tuple[str, object, object]]:
     """Settings whose value differs from the paper's; one the run did not record (a column older runs lack, such
     as `precision`) is unknown, not changed."""
@@ -505,10 +514,7 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
     """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance and
     same_results_as columns in place."""
     sampled = sampled_groups(summary)
-    changes = settings_changes(summary, sampled_ids(sampled))
-    for column in changes.columns:
-        summary[column] = changes[column]
-    summary.loc[off_paper(summary).index, ["train_acc_diff", "test_acc_diff"]] = math.nan
+    mark_paper_changes(summary, sampled)
     summary["at_chance"] = experiments_at_chance(summary, results)
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))

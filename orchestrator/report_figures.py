@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import compare_plots, plots, report_text
 from .plots import Job, WrittenFigure
-from .report_checks import Findings, SampledGroup, classes, sampled_ids
+from .report_checks import Findings, SampledGroup, classes, off_paper, sampled_ids
 
 PLOTS_DIR = "plots"
 PUBLISHED_FIGURE = f"{PLOTS_DIR}/comparison_test_acc.png"  # the README's Results section shows it
@@ -93,7 +93,8 @@ def comparison_figures(
         figure = WrittenFigure(
             PUBLISHED_FIGURE, "final test accuracy, ours (mean ± 2 sd over seeds) against published, line y = x"
         )
-        below = "" if (published["scale"] == "paper").all() else " (not paper scale: for orientation only)"
+        comparable = (published["scale"] == "paper").all() and off_paper(published).empty
+        below = "" if comparable else " (not paper scale or settings: for orientation only)"
         kwargs = {
             "summary": published,
             "path": out / figure.path,

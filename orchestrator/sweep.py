@@ -11,6 +11,7 @@ import importlib.util
 import math
 import os
 import re
+import shlex
 import signal
 import threading
 import time
@@ -450,9 +451,12 @@ def check_shared_storage(storage: RunStorage, results_dir: str) -> None:
 
 def resume_flags(request: SweepRequest, name: str) -> str:
     """The flags that continue run `name` from where it is: '--resume --name X', and its folder when not the
-    default."""
-    where = "" if request.results_dir == "results" else f" --results-dir {redact(request.results_dir)}"
-    return f"--resume --name {name}{where}"
+    default, as a shell takes it: a URI whole (its endpoint options are needed; credentials were refused before
+    the run), a local folder absolute."""
+    if request.results_dir == "results":
+        return f"--resume --name {name}"
+    folder = request.results_dir if "://" in request.results_dir else os.path.abspath(request.results_dir)
+    return f"--resume --name {name} --results-dir {shlex.quote(folder)}"
 
 
 def print_final_table(

@@ -61,9 +61,11 @@ def build_tuner(
         )
         # Ray restores the callbacks pickled when the run started (tuner.pkl), bound to the folder it started in:
         # a run copied elsewhere since (off a GPU machine) would write its rows back there. This session's go
-        # instead; Ray has no public setter for them (ray-project/ray#41364). Client mode has no local tuner.
-        if tuner._local_tuner is not None:
-            tuner._local_tuner.get_run_config().callbacks = callbacks
+        # instead; Ray has no public setter for them (ray-project/ray#41364). Client mode (ray://) has no local
+        # tuner: there the driver re-reads what the pickled ones wrote.
+        local = getattr(tuner, "_local_tuner", None)
+        if local is not None:
+            local.get_run_config().callbacks = callbacks
         return tuner
 
     run_config = tune.RunConfig(

@@ -354,6 +354,19 @@ def test_the_time_limit_waits_for_tunes_handler_and_then_asks_it_to_stop():
         signal.signal(signal.SIGUSR1, before)
 
 
+def test_a_resume_or_report_reads_cifar_as_the_run_did(tmp_path):
+    from orchestrator.cli_args import DataSource, data_source
+
+    run = {"options": {"data_dir": str(tmp_path), "no_verify": True}}
+    assert data_source(None, False, run_info=run) == DataSource(str(tmp_path), verify=False)
+    assert data_source("elsewhere", False, run_info=run) == DataSource("elsewhere", verify=True)  # a flag wins
+    moved = {"options": {"data_dir": str(tmp_path / "gone"), "no_verify": True}}
+    assert data_source(None, False, run_info=moved) == DataSource(None, verify=True)  # another copy: checked
+    default = {"options": {"data_dir": None, "no_verify": True}}
+    assert data_source(None, False, run_info=default) == DataSource(None, verify=False)  # the run's own default
+    assert data_source(None, False, True, {}) == DataSource(None, verify=True, download=True)  # a new run
+
+
 def test_an_unfinished_run_says_what_finishes_each_trial(tmp_path, capsys):
     """Interrupted or failed trials go on with --resume (in the run's own folder); a diverged trial has ended, and a
     resume would not train it again."""
@@ -372,6 +385,8 @@ def test_an_unfinished_run_says_what_finishes_each_trial(tmp_path, capsys):
     go_on = resume_flags(SweepRequest("table1", results_dir=str(tmp_path)), "mine")
     assert go_on == f"--resume --name mine --results-dir {tmp_path}"
     assert resume_flags(SweepRequest("table1"), "mine") == "--resume --name mine"  # the default folder
+    minio = "s3://bucket/my sweeps?endpoint_override=minio:9000&scheme=http"  # the endpoint is needed to go on
+    assert resume_flags(SweepRequest("table1", results_dir=minio), "mine").endswith(f" --results-dir '{minio}'")
     with pytest.raises(RunFailed) as both:
         print_final_table(writer, writer.storage, go_on, 1.0)
     assert f"continue with {go_on}; 1 diverged (non-finite loss): rerun those with lower learning rates" in str(

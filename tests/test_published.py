@@ -327,3 +327,25 @@ def test_row_notes_quote_the_committed_data():
     assert (
         f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43)" in note
     )
+
+
+def test_a_paper_scale_search_is_not_refused_for_its_sampled_settings(tmp_path):
+    """A search's samples differ from its base row in what it sampled, by design: not a change of settings."""
+    from test_report import epoch_rows, write_run
+
+    from orchestrator.errors import UsageError
+    from search_spaces import get_space
+
+    base = {**get_space("search").trials("paper")[0], "run": "search-paper"}
+    samples = [{**base, "what_lr": lr, "where_lr": lr / 2, "k": k, "seed": 0} for lr, k in ((1e-3, 1), (2e-2, 2))]
+    trials = [
+        (s, f"s{i}", epoch_rows(s, f"s{i}", [0.3, 0.4], final_train=0.5), "TERMINATED") for i, s in enumerate(samples)
+    ]
+    run = write_run(tmp_path, "search-paper", "search", "paper", trials)
+    published = publish(str(run), tmp_path, states=0)
+    assert len(pq.read_table(published / "trials.parquet")) == 2
+    off = [{**s, "n_train": 400} for s in samples]  # a size, not a sampled setting, still is a change
+    trials = [(s, f"o{i}", epoch_rows(s, f"o{i}", [0.3], final_train=0.5), "TERMINATED") for i, s in enumerate(off)]
+    write_run(tmp_path, "off", "search", "paper", trials)
+    with pytest.raises(UsageError, match=r"search/random ran with n_train 400 \(paper 30,000\): only the paper's"):
+        publish(str(tmp_path / "off"), tmp_path, states=0)
