@@ -74,7 +74,12 @@ def add_parser(sub) -> None:
         default=None,
         help="GPUs per trial, fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0)",
     )
-    p.add_argument("--cpus-per-trial", type=positive_float, default=1.0, help="CPUs per trial (default: 1)")
+    p.add_argument(
+        "--cpus-per-trial",
+        type=positive_float,
+        default=None,
+        help="CPUs per trial, and the threads PyTorch uses in it (default: 1; with --resume the run's own)",
+    )
     p.add_argument("--max-concurrent", type=positive_int, default=None, help="at most this many trials at once")
     p.add_argument(
         "--max-failures",

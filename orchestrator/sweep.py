@@ -52,7 +52,7 @@ class SweepRequest:
     num_cpus: int | None = None
     dashboard_host: str = "127.0.0.1"
     gpus_per_trial: float | None = None
-    cpus_per_trial: float = 1.0
+    cpus_per_trial: float | None = None  # None: 1, or on --resume the run's own (Ray gives a trial that many threads)
     max_concurrent: int | None = None
     max_failures: int | None = None  # retries per trial; None: 2, or on --resume the run's own
     checkpoint_every: int = 5
@@ -84,6 +84,7 @@ class SweepPlan:
     selection: Selection  # as given, or as the resumed run was started
     trials: list[dict]
     data: DataSource  # as given, or the resumed run's own when no flag says otherwise
+    cpus_per_trial: float  # as given, or the resumed run's own, else 1
 
     @property
     def info(self) -> dict:
@@ -132,12 +133,14 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         )
     storage = RunStorage.child(request.results_dir, name)
     selection, data = Selection.of(request), data_source(request.data_dir, request.no_verify, request.download)
+    cpus = request.cpus_per_trial
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
         stored = storage.read_json(RUN_FILE)
         selection = resumed_selection(request, stored, full_space, name)
         data = data_source(request.data_dir, request.no_verify, request.download, stored)
+        cpus = cpus if cpus is not None else (stored.get("options") or {}).get("cpus_per_trial")
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
@@ -152,7 +155,7 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         trials = [{**t, "run": name} for t in space.trials(scale, selection.seeds, selection.first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(space, scale, name, storage, selection, trials, data)
+    return SweepPlan(space, scale, name, storage, selection, trials, data, cpus or 1.0)
 
 
 def subset(space: SearchSpace, only: str | None) -> SearchSpace:
@@ -272,7 +275,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         scale=scale,
         seeds=plan.selection.seeds,
         resume=request.resume,
-        cpus_per_trial=request.cpus_per_trial,
+        cpus_per_trial=plan.cpus_per_trial,
         gpus_per_trial=gpus,
         max_concurrent=request.max_concurrent,
         max_failures=request.max_failures if request.max_failures is not None else DEFAULT_MAX_FAILURES,

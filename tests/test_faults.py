@@ -164,8 +164,11 @@ def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
     assert [(t["experiment"], t["seed"]) for t in plan.trials] == [("table1/1", 0)] and plan.scale == "smoke"
     info = json.loads((tmp_path / "table1-smoke" / "run.json").read_text())
     info["options"]["overrides"] = {"what_lr": 0.5}  # started with --set what_lr=0.5: resumed without it, it stays
+    info["options"]["cpus_per_trial"] = 2.0  # and with 2 CPUs (2 PyTorch threads) per trial: so it goes on
     (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
-    assert plan_sweep(request).trials[0]["what_lr"] == 0.5
+    assert plan_sweep(request).trials[0]["what_lr"] == 0.5 and plan_sweep(request).cpus_per_trial == 2.0
+    assert plan_sweep(replace(request, cpus_per_trial=0.5)).cpus_per_trial == 0.5  # resources may change
+    assert plan_sweep(SweepRequest("table1", results_dir=str(tmp_path / "new"))).cpus_per_trial == 1.0
 
 
 def test_a_run_records_its_first_seed_and_plans_those_seeds(tmp_path):
