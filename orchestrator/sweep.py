@@ -213,6 +213,10 @@ def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, n
         meaning = meaning or (lambda v: v)
         if given is not None and meaning(given) != meaning(value):
             flag = "--" + key.replace("_", "-")
+            if value is None:  # not given at the start: say what that meant
+                value = {"seeds": f"{space.default_seeds} (the space's default)", "only": "every experiment"}.get(
+                    key, "no limit"
+                )
             raise UsageError(f"{flag} {given}: run {name!r} was started with {value}; leave it out to resume")
     if request.overrides and request.overrides != started.overrides:
         given = " ".join(f"{k}={v}" for k, v in request.overrides.items())

@@ -127,10 +127,10 @@ def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
     [
         ("--max-failures", "7", "--max-failures 7: run 'table1-smoke' was started with 2"),
         ("--first-seed", "3", "--first-seed 3: run 'table1-smoke' was started with 0"),
-        ("--seeds", "4", "--seeds 4: run 'table1-smoke' was started with None"),
+        ("--seeds", "4", "--seeds 4: run 'table1-smoke' was started with 1 (the space's default)"),
         ("--only", "table1/2", "--only table1/2: run 'table1-smoke' was started with table1/1"),
         ("--pack", "4", "--pack 4: run 'table1-smoke' was started with auto"),
-        ("--max-concurrent", "3", "--max-concurrent 3: run 'table1-smoke' was started with None"),
+        ("--max-concurrent", "3", "--max-concurrent 3: run 'table1-smoke' was started with no limit"),
         ("--set", "what_lr=0.5", "--set/--precision what_lr=0.5: run 'table1-smoke' was started with none"),
         ("--precision", "bf16", "--set/--precision precision=bf16: run 'table1-smoke' was started with none"),
     ],
@@ -153,6 +153,17 @@ def test_resume_refuses_a_new_max_failures_when_the_run_took_the_default(tmp_pat
     argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--max-failures", "7"]
     assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
     assert "--max-failures 7: run 'table1-smoke' was started with 2" in capsys.readouterr().err
+
+
+def test_resume_refuses_only_when_the_run_started_with_every_experiment(tmp_path, capsys):
+    run = tmp_path / "r" / "table1-smoke"
+    shutil.copytree(GOLDEN, run)
+    info = json.loads((run / "run.json").read_text())
+    info["only"] = None  # started without --only
+    (run / "run.json").write_text(json.dumps(info))
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", "--only", "table1/2"]
+    assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
+    assert "--only table1/2: run 'table1-smoke' was started with every experiment" in capsys.readouterr().err
 
 
 def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
