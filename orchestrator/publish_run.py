@@ -1,6 +1,6 @@
 """A paper-scale run folder, made small enough to commit under results/published/ (its README: the 3 MB budget).
 
-    python -m orchestrator.publish_run RUN_DIR [--as NAME] [--states N]
+    python -m orchestrator.publish_run RUN_DIR [--as NAME] [--states N] [--every-epoch]
 
 writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep report` reads like any run:
 
@@ -8,7 +8,8 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
 - trials.parquet: as the run wrote it (every trial's settings, outcome and final numbers);
 - epochs/published.parquet: per trial, the last epoch of each phase and its last epoch. Every epoch of Tables 1
   and 2 over 5 seeds is 32,400 rows, 6-8 MB of Parquet, twice the budget; the phase ends keep the staircase of
-  the stage-wise curves and every final number;
+  the stage-wise curves and every final number. `--every-epoch` keeps them all, for a run of a row or two whose
+  note quotes what happens inside a phase (about 200 bytes an epoch: 100 KB for a 500-epoch row);
 - the final state of the N (default 1) best trials, at the path the run had it (tune/.../state.pt, or a pack's
   members/<trial>.pt): the two networks only, no optimiser state and no history (0.5 MB instead of 1.1), enough
   to redraw their attention pictures.
@@ -42,19 +43,21 @@ PUBLISHED = Path("results") / "published"
 ENDED = ("TERMINATED", "ERROR")  # a trial that will not train any more; INTERRUPTED and the like go on with --resume
 EPOCHS_FILE = "published.parquet"
 STATE_KEYS = ("format", "config", "epoch", "outcome", "nets")  # what load_weights (attention pictures) reads
-WHAT_IS_LEFT_OUT = {
-    "epochs": "per trial, only the last epoch of each phase and the trial's last epoch",
-    "states": "the final networks of the best trials only; no optimiser state, history or Ray experiment state",
+EPOCHS_KEPT = {  # run.json's "published" -> "epochs": which epochs the copy kept (tests/test_published.py reads it)
+    "phase_ends": "per trial, only the last epoch of each phase and the trial's last epoch",
+    "every_epoch": "every epoch of every trial (--every-epoch)",
 }
+STATES_KEPT = "the final networks of the best trials only; no optimiser state, history or Ray experiment state"
 
 
-def phase_ends(epochs: pa.Table) -> pa.Table:
-    """The rows at the end of a phase (epoch divisible by k) and each trial's last row, by trial and epoch."""
+def phase_ends(epochs: pa.Table, every_epoch: bool = False) -> pa.Table:
+    """The rows at the end of a phase (epoch divisible by k) and each trial's last row (every row with
+    `every_epoch`), by trial and epoch."""
     trial, epoch, k = (epochs[c].to_pylist() for c in ("trial_id", "epoch", "k"))
     last: dict[str, int] = {}
     for t, e in zip(trial, epoch):
         last[t] = max(e, last.get(t, e))
-    keep = [e % step == 0 or e == last[t] for t, e, step in zip(trial, epoch, k)]
+    keep = [every_epoch or e % step == 0 or e == last[t] for t, e, step in zip(trial, epoch, k)]
     return epochs.filter(pa.array(keep)).sort_by([("trial_id", "ascending"), ("epoch", "ascending")])
 
 
@@ -63,7 +66,7 @@ def slim_state(state: dict) -> dict:
     return {key: state[key] for key in STATE_KEYS if key in state}
 
 
-def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) -> Path:
+def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, every_epoch: bool = False) -> Path:
     """Write the published copy of the run folder `run_dir` under root/results/published/; returns its folder."""
     run = read_run(run_dir, str(Path(run_dir).parent))
     if run.info.get("scale") != "paper":
@@ -105,9 +108,11 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1) 
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
         folder = Path(tmp) / dest.name
         (folder / EPOCHS_DIR).mkdir(parents=True)
-        info = {**run.info, "published": {**WHAT_IS_LEFT_OUT, "state_trials": [t for t, _ in kept]}}
-        (folder / RUN_FILE).write_text(json.dumps(info, indent=2) + "\n")
-        pq.write_table(phase_ends(epochs), folder / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
+        kept_epochs = "every_epoch" if every_epoch else "phase_ends"
+        published = {"epochs": EPOCHS_KEPT[kept_epochs], "states": STATES_KEPT, "state_trials": [t for t, _ in kept]}
+        (folder / RUN_FILE).write_text(json.dumps({**run.info, "published": published}, indent=2) + "\n")
+        rows = phase_ends(epochs, every_epoch)
+        pq.write_table(rows, folder / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
         with storage.fs.open_input_stream(storage.path(TRIALS_FILE)) as stream:
             (folder / TRIALS_FILE).write_bytes(stream.readall())
         for _, source in kept:
@@ -126,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as", dest="name", default=None, help="the published folder's name (default: the run's)")
     parser.add_argument("--states", type=int, default=1, help="final states of the N best trials (default 1)")
     parser.add_argument(
+        "--every-epoch", action="store_true", help="keep every epoch, not only the phase ends (about 200 bytes each)"
+    )
+    parser.add_argument(
         "--root", type=Path, default=Path(__file__).resolve().parents[1], help="repository root (default: here)"
     )
     args = parser.parse_args(argv)
     try:
-        dest = publish(args.run_dir, args.root, args.name, args.states)
+        dest = publish(args.run_dir, args.root, args.name, args.states, args.every_epoch)
     except (UsageError, OSError) as exc:
         print(f"publish_run: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2

@@ -70,11 +70,13 @@ def test_run_folder_is_well_formed(folder):
     assert set(epochs["trial_id"]) == set(trials["trial_id"])
     assert not epochs.duplicated(["trial_id", "epoch"]).any(), "one row per trial and epoch"
     assert set(info["published"]) >= {"epochs", "states", "state_trials"}
+    every_epoch = info["published"]["epochs"] == publish_run.EPOCHS_KEPT["every_epoch"]
+    assert every_epoch or info["published"]["epochs"] == publish_run.EPOCHS_KEPT["phase_ends"]
     for _, trial in trials.iterrows():
         mine = epochs[epochs["trial_id"] == trial["trial_id"]].sort_values("epoch")
         n, k = int(trial["epochs_completed"]), int(trial["k"])
-        phase_ends = sorted({e for e in range(1, n + 1) if e % k == 0} | {n})
-        assert mine["epoch"].tolist() == phase_ends, f"{trial['trial_id']}: not the phase ends of epochs 1..{n}"
+        kept = sorted(e for e in range(1, n + 1) if every_epoch or e % k == 0 or e == n)
+        assert mine["epoch"].tolist() == kept, f"{trial['trial_id']}: not the epochs run.json names, of 1..{n}"
         last = mine.iloc[-1]
         assert trial["test_acc"] == last["test_acc"] and trial["final_train_acc"] == last["final_train_acc"]
         if trial["status"] == "TERMINATED" and trial["outcome"] in FINISHED:
@@ -327,6 +329,23 @@ def test_row_notes_quote_the_committed_data():
     assert (
         f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43)" in note
     )
+
+
+def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):
+    from test_report import epoch_rows, write_run
+
+    from search_spaces import get_space
+
+    row = {**get_space("table1").trials("paper")[0], "seed": 0}  # k = 5: epochs 5 and 7 are the phase ends
+    accs = [0.3, 0.4, 0.5, 0.45, 0.6, 0.55, 0.62]
+    run = write_run(tmp_path, "row1", "table1", "paper", [(row, "t0", epoch_rows(row, "t0", accs, 0.7), "TERMINATED")])
+    for every, name, epochs in ((False, "ends", [5, 7]), (True, "all", list(range(1, 8)))):
+        argv = [str(run), "--as", name, "--states", "0", "--root", str(tmp_path)] + ["--every-epoch"] * every
+        assert publish_run.main(argv) == 0 and f"-> {tmp_path / PUBLISHED / name}" in capsys.readouterr().out
+        table = pq.read_table(tmp_path / PUBLISHED / name / "epochs" / EPOCHS_FILE)
+        assert table["epoch"].to_pylist() == epochs and table["test_acc"].to_pylist() == [accs[e - 1] for e in epochs]
+        said = json.loads((tmp_path / PUBLISHED / name / "run.json").read_text())["published"]["epochs"]
+        assert said == publish_run.EPOCHS_KEPT["every_epoch" if every else "phase_ends"]
 
 
 def test_a_paper_scale_search_is_not_refused_for_its_sampled_settings(tmp_path):
