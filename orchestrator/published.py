@@ -238,15 +238,17 @@ def _provenance_lines(root: Path, results: pd.DataFrame) -> list[str]:
     out = [
         "### How they were made",
         "",
-        "| run folder | command | code | machine | wall | trials | trial time (Parquet `wall_s`) | device |",
+        "| run folder | command | code | machine | wall | trials | trial time (Tune's `time_total_s`) | device |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for folder in folders:
         p = prov.get(folder.name, {})
         mine = results[results["folder"] == folder.name] if "folder" in results else results.iloc[:0]
-        wall = mine["wall_s"].dropna() if "wall_s" in mine else pd.Series(dtype=float)
+        # the last epoch's time_total_s: Tune carries it on over the sessions of a resumed run, where the
+        # trials.parquet wall_s of runs made before 2026-11-27 counts the last session only
+        times = mine["time_total_s"].dropna() if "time_total_s" in mine else pd.Series(dtype=float)
         devices = ", ".join(sorted(set(mine["device"].dropna()))) if "device" in mine else ""
-        trial_time = _hours(float(wall.sum())) if len(wall) else "-"
+        trial_time = _hours(float(times.sum())) if len(times) else "-"
         cells = [
             f"`{folder.name}`",
             p.get("command", "not recorded"),

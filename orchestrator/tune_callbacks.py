@@ -102,6 +102,11 @@ class ParquetCallback(tune.Callback):
             )
 
     def _wall(self, trial) -> float | None:
+        """The trial's running time over every session of the run: Tune's time_total_s, which a restore carries
+        on from the checkpoint (this session's time since the trial started, when it has no result)."""
+        total = (getattr(trial, "last_result", None) or {}).get("time_total_s")
+        if total is not None:
+            return float(total)
         start = self.started.get(trial.trial_id)
         return time.time() - start if start else None
 

@@ -250,6 +250,17 @@ def test_readme_numbers_equal_the_parquet():
         )
 
 
+def test_readme_trial_times_are_the_last_epochs_time_total_s():
+    """A resumed run's trial time counts every session (Tune's time_total_s goes on from the checkpoint)."""
+    section = current_section((ROOT / "README.md").read_text())
+    block = section.split("### How they were made", 1)[1]
+    for folder in FOLDERS:
+        epochs = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().sort_values("epoch")
+        seconds = float(epochs.groupby("trial_id")["time_total_s"].last().sum())
+        (line,) = [ln for ln in block.splitlines() if ln.startswith(f"| `{folder.name}` |")]
+        assert f"| {seconds:,.0f} s ({seconds / 3600:.1f} h) |" in line, (folder.name, line)
+
+
 def _assert_focus_line(table: str, number: str, mine: pd.DataFrame) -> None:
     """The row's "where the test accuracy comes from" line holds the means of its trials' focus outcomes."""
     section = current_section((ROOT / "README.md").read_text())
@@ -329,6 +340,51 @@ def test_row_notes_quote_the_committed_data():
     assert (
         f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43)" in note
     )
+
+
+def test_row6_note_quotes_the_committed_data():
+    """The note on Table 1 row 6 quotes its run's epochs (all committed: --every-epoch) exactly."""
+    folder = ROOT / PUBLISHED / "table1-row6-paper-cpu"
+    if not folder.is_dir():
+        pytest.skip("row 6 is not published")
+    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    row6 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
+    assert row6.index.tolist() == list(range(1, 501))
+
+    def at(epoch, column):
+        return f"{row6.loc[epoch, column]:.3f}"
+
+    last = row6.loc[500]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.86 / 0.41); test "
+        f"FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
+        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
+    )
+    assert (
+        f"from uniform ({at(50, 'test_fg_alpha')} at epoch 50) to {at(100, 'test_fg_alpha')} and the test accuracy "
+        f"from {at(50, 'test_acc')} to {at(100, 'test_acc')} (epoch 100)" in note
+    )
+    assert f"running train accuracy {at(150, 'train_acc')} at epoch 150, {at(250, 'train_acc')} at 250" in note
+    ends = [row6.loc[e, "test_acc"] for e in range(150, 501, 50)]
+    assert (
+        f"stays between {min(ends):.3f} and {max(ends):.3f} ({', '.join(f'{a:.3f}' for a in ends[:-1])}, "
+        f"{ends[-1]:.3f} at epochs 150 to 500)" in note
+    )
+    where = [row6.loc[start : start + 49] for start in range(151, 500, 100)]  # where phases 2-5
+    assert all((w["phase"] == "where").all() for w in where)
+    low = [w["test_fg_alpha"].idxmin() for w in where]
+    assert low[:3] == [151, 253, 360], low
+    assert (
+        f"at epoch 151 the foreground alpha fell from {at(150, 'test_fg_alpha')} to {at(151, 'test_fg_alpha')}, the "
+        f"running train accuracy from {at(150, 'train_acc')} to {at(151, 'train_acc')} and the test accuracy to "
+        f"{at(151, 'test_acc')}" in note
+    )
+    assert (
+        f"the alpha fell to {at(253, 'test_fg_alpha')} (epoch 253, test {at(253, 'test_acc')}), then to "
+        f"{at(360, 'test_fg_alpha')} (epoch 360) and in the last one hardly at all (lowest "
+        f"{at(low[3], 'test_fg_alpha')}, from {at(450, 'test_fg_alpha')})" in note
+    )
+    assert row6.loc[101:, "test_acc"].idxmin() == 151  # the deepest fall after the first where phase
 
 
 def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):

@@ -321,6 +321,9 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     last_written = partial.groupby("trial_id").epoch.max()
     assert all(e % 2 == 0 and e <= last_written.get(t, 0) for t, e in restarts.items()), restarts
     assert max(restarts.values()) >= 2, restarts  # the resume started from a checkpoint, not from epoch 1
+    # a trial's wall_s counts both sessions (Tune's time_total_s goes on from the checkpoint), not the last alone
+    last = epochs.sort_values("epoch").groupby("trial_id").time_total_s.last()
+    assert trials.set_index("trial_id").wall_s.to_dict() == last.to_dict()
 
 
 def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
