@@ -80,6 +80,11 @@ def trial_results(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     before = info["epochs_completed"] if "epochs_completed" in info else pd.Series(0, index)
     info["epochs_completed"] = done_epochs.fillna(before).fillna(0).astype("int64")
     info = info.drop(columns=[c for c in ("epoch",) if c in info]).reset_index()
+    # the trial's time: its last epoch's time_total_s, which Tune carries on from the checkpoint over resumes and
+    # retries (as wall_s does since 2026-11-27; before, wall_s counted the last session only)
+    if "time_total_s" in info:
+        recorded_wall = info["wall_s"] if "wall_s" in info else pd.Series(np.nan, info.index)
+        info["wall_s"] = info["time_total_s"].combine_first(recorded_wall)
 
     has_final = info["final_train_acc"].notna()
     info["train_acc_source"] = np.where(has_final, "final_train_acc", "train_acc")
@@ -237,16 +242,23 @@ def problems(results: pd.DataFrame) -> pd.DataFrame:
     return bad
 
 
+def once_per_pack(results: pd.DataFrame) -> pd.Series:
+    """wall_s for sums: the members of a pack share one Ray trial and its time, which counts once (first member)."""
+    wall = results["wall_s"] if "wall_s" in results else pd.Series(np.nan, results.index)
+    if "pack_id" not in results:
+        return wall
+    return wall.where(~results["pack_id"].fillna(results["trial_id"]).duplicated(), 0.0)
+
+
 def trials_per_node(results: pd.DataFrame) -> pd.DataFrame:
-    """How many trials (and epochs, and which of them finished) ran on each node."""
+    """How many trials (and epochs, and which of them finished) ran on each node, and for how long."""
     placed = results.copy()
     for col in PLACEMENT:
         if col not in placed:
             placed[col] = None
         placed[col] = placed[col].fillna("-")
-    wall = placed["wall_s"] if "wall_s" in placed else pd.Series(np.nan, placed.index)
     table = (
-        placed.assign(wall_s=wall, finished=placed["finished"].astype(int))
+        placed.assign(wall_s=once_per_pack(results), finished=placed["finished"].astype(int))
         .groupby(PLACEMENT, sort=True)
         .agg(
             trials=("trial_id", "size"),

@@ -37,16 +37,20 @@ import torch
 from .aggregate import best_trials, experiment_summary, trial_results
 from .errors import UsageError
 from .report_checks import change_text, mark_paper_changes, off_paper, off_paper_changes
-from .results import EPOCHS_DIR, RUN_FILE, TRIALS_FILE, find_final_state, read_epoch_table, read_run
+from .results import (
+    EPOCHS_DIR,
+    EPOCHS_KEPT,
+    RUN_FILE,
+    TRIALS_FILE,
+    find_final_state,
+    read_epoch_table,
+    read_run,
+)
 
 PUBLISHED = Path("results") / "published"
 ENDED = ("TERMINATED", "ERROR")  # a trial that will not train any more; INTERRUPTED and the like go on with --resume
 EPOCHS_FILE = "published.parquet"
 STATE_KEYS = ("format", "config", "epoch", "outcome", "nets")  # what load_weights (attention pictures) reads
-EPOCHS_KEPT = {  # run.json's "published" -> "epochs": which epochs the copy kept (tests/test_published.py reads it)
-    "phase_ends": "per trial, only the last epoch of each phase and the trial's last epoch",
-    "every_epoch": "every epoch of every trial (--every-epoch)",
-}
 STATES_KEPT = "the final networks of the best trials only; no optimiser state, history or Ray experiment state"
 
 

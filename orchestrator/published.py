@@ -19,7 +19,15 @@ import pandas as pd
 from search_spaces import get_space
 from trainables.metrics import FOCUS
 
-from .aggregate import best_trials, experiment_summary, format_diff, format_mean_std, format_value, trial_results
+from .aggregate import (
+    best_trials,
+    experiment_summary,
+    format_diff,
+    format_mean_std,
+    format_value,
+    once_per_pack,
+    trial_results,
+)
 from .report_text import file_stems
 from .results import read_runs
 
@@ -238,15 +246,13 @@ def _provenance_lines(root: Path, results: pd.DataFrame) -> list[str]:
     out = [
         "### How they were made",
         "",
-        "| run folder | command | code | machine | wall | trials | trial time (Tune's `time_total_s`) | device |",
+        "| run folder | command | code | machine | wall | trials | trial time (all sessions) | device |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for folder in folders:
         p = prov.get(folder.name, {})
         mine = results[results["folder"] == folder.name] if "folder" in results else results.iloc[:0]
-        # the last epoch's time_total_s: Tune carries it on over the sessions of a resumed run, where the
-        # trials.parquet wall_s of runs made before 2026-11-27 counts the last session only
-        times = mine["time_total_s"].dropna() if "time_total_s" in mine else pd.Series(dtype=float)
+        times = once_per_pack(mine).dropna() if len(mine) else pd.Series(dtype=float)  # aggregate: which time
         devices = ", ".join(sorted(set(mine["device"].dropna()))) if "device" in mine else ""
         trial_time = _hours(float(times.sum())) if len(times) else "-"
         cells = [

@@ -28,6 +28,7 @@ from .report_checks import (
     precision_text,
     trial_name,
 )
+from .results import EPOCHS_KEPT
 
 TRAIN_ACC_NOTE = (
     "Train accuracy is a clean pass over the training mosaics after the last epoch "
@@ -381,7 +382,10 @@ def runs_lines(content: ReportContent) -> list[str]:
         seeds = f", {r['seeds']} seeds" if r.get("seeds") else ""
         seeds += f" from seed {first}" if first else ""
         only = f", only {r['only']}" if r.get("only") else ""
-        only += ", a published copy: epochs at phase ends only" if r.get("published") else ""
+        kept = (r.get("published") or {}).get("epochs")
+        if kept:
+            every = kept == EPOCHS_KEPT["every_epoch"]
+            only += ", a published copy" + (" with every epoch" if every else ": epochs at phase ends only")
         lines.append(
             f"run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"
             f"{seeds}{only}, {r['trials']} trials, created {r.get('created') or '?'} ({r['uri']})"

@@ -83,6 +83,11 @@ EPOCH_SCHEMA = pa.schema(
     ]
     + PLACEMENT
 )
+# run.json's "published" -> "epochs" in a copy made by `python -m orchestrator.publish_run`: which epochs it kept
+EPOCHS_KEPT = {
+    "phase_ends": "per trial, only the last epoch of each phase and the trial's last epoch",
+    "every_epoch": "every epoch of every trial (--every-epoch)",
+}
 TRIAL_SCHEMA = pa.schema(
     IDENTITY
     + CONFIG

@@ -102,8 +102,9 @@ class ParquetCallback(tune.Callback):
             )
 
     def _wall(self, trial) -> float | None:
-        """The trial's running time over every session of the run: Tune's time_total_s, which a restore carries
-        on from the checkpoint (this session's time since the trial started, when it has no result)."""
+        """The trial's training time over every session of the run: Tune's time_total_s, which a resume or retry
+        carries on from the checkpoint (so work after the last checkpoint of an interrupted session or a failed
+        attempt is not counted); this session's time since the trial started, when it has no result."""
         total = (getattr(trial, "last_result", None) or {}).get("time_total_s")
         if total is not None:
             return float(total)

@@ -36,6 +36,7 @@ GOLDEN = ROOT / "tests" / "data" / "golden-table1-1-smoke"
 BUDGET_BYTES = 3_000_000
 FOLDERS = run_folders(ROOT)
 FINISHED = ("completed", "early_stopped")
+EVERY_EPOCH = publish_run.EPOCHS_KEPT["every_epoch"]
 
 
 def test_there_are_published_runs():
@@ -70,7 +71,7 @@ def test_run_folder_is_well_formed(folder):
     assert set(epochs["trial_id"]) == set(trials["trial_id"])
     assert not epochs.duplicated(["trial_id", "epoch"]).any(), "one row per trial and epoch"
     assert set(info["published"]) >= {"epochs", "states", "state_trials"}
-    every_epoch = info["published"]["epochs"] == publish_run.EPOCHS_KEPT["every_epoch"]
+    every_epoch = info["published"]["epochs"] == EVERY_EPOCH
     assert every_epoch or info["published"]["epochs"] == publish_run.EPOCHS_KEPT["phase_ends"]
     for _, trial in trials.iterrows():
         mine = epochs[epochs["trial_id"] == trial["trial_id"]].sort_values("epoch")
@@ -132,8 +133,9 @@ def test_committed_copies_are_what_publish_run_makes_of_the_shared_runs(tmp_path
     if not SHARED_RUNS.is_dir():
         pytest.skip(f"no shared copy at {SHARED_RUNS}")
     for shared in sorted(p for p in SHARED_RUNS.iterdir() if p.is_dir()):
-        made = publish(str(shared), tmp_path, name=shared.name)
         committed = ROOT / PUBLISHED / shared.name
+        every_epoch = json.loads((committed / "run.json").read_text())["published"]["epochs"] == EVERY_EPOCH
+        made = publish(str(shared), tmp_path, name=shared.name, every_epoch=every_epoch)
         files = sorted(p.relative_to(made) for p in made.rglob("*") if p.is_file())
         assert files == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file()), shared.name
         for f in files:
@@ -256,7 +258,9 @@ def test_readme_trial_times_are_the_last_epochs_time_total_s():
     block = section.split("### How they were made", 1)[1]
     for folder in FOLDERS:
         epochs = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().sort_values("epoch")
-        seconds = float(epochs.groupby("trial_id")["time_total_s"].last().sum())
+        last = epochs.groupby("trial_id").last().reset_index()
+        pack = last["pack_id"].fillna(last["trial_id"])  # a pack's members carry the pack's time: count it once
+        seconds = float(last["time_total_s"][~pack.duplicated()].sum())
         (line,) = [ln for ln in block.splitlines() if ln.startswith(f"| `{folder.name}` |")]
         assert f"| {seconds:,.0f} s ({seconds / 3600:.1f} h) |" in line, (folder.name, line)
 
@@ -377,14 +381,16 @@ def test_row6_note_quotes_the_committed_data():
     assert (
         f"at epoch 151 the foreground alpha fell from {at(150, 'test_fg_alpha')} to {at(151, 'test_fg_alpha')}, the "
         f"running train accuracy from {at(150, 'train_acc')} to {at(151, 'train_acc')} and the test accuracy to "
-        f"{at(151, 'test_acc')}" in note
-    )
-    assert (
-        f"the alpha fell to {at(253, 'test_fg_alpha')} (epoch 253, test {at(253, 'test_acc')}), then to "
-        f"{at(360, 'test_fg_alpha')} (epoch 360) and in the last one hardly at all (lowest "
+        f"{at(151, 'test_acc')} (the phase ended at alpha {at(200, 'test_fg_alpha')}); in the third the alpha fell "
+        f"from {at(250, 'test_fg_alpha')} to {at(253, 'test_fg_alpha')} (epoch 253, test {at(253, 'test_acc')}) and "
+        f"ended at {at(300, 'test_fg_alpha')}; in the fourth it swung between {at(360, 'test_fg_alpha')} (epoch 360) "
+        f"and {where[2]['test_fg_alpha'].max():.3f}, and in the last it hardly moved (lowest "
         f"{at(low[3], 'test_fg_alpha')}, from {at(450, 'test_fg_alpha')})" in note
     )
-    assert row6.loc[101:, "test_acc"].idxmin() == 151  # the deepest fall after the first where phase
+    assert row6.loc[150, "test_fg_alpha"] > row6.loc[200, "test_fg_alpha"]  # "not quite to where it was"
+    lowest = row6.loc[101:, "test_acc"].idxmin()
+    assert f"after epoch 100 our lowest test accuracy is {at(lowest, 'test_acc')} (epoch {lowest})" in note
+    assert f"0.86, is far below ours ({last['final_train_acc']:.3f})" in note
 
 
 def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):

@@ -279,6 +279,34 @@ def test_trials_per_node_and_best_trial_per_experiment():
     assert list(best.trial_id) == ["t2"]  # the seed with the highest final test accuracy
 
 
+def test_trial_time_counts_every_session_and_a_pack_once():
+    epochs, trials = seeds_of_table1_1()
+    # t0 was resumed: Tune's time_total_s (every session) is 30 s, its trials.parquet wall_s (written before
+    # 2026-11-27: the last session only) 10 s
+    epochs.loc[(epochs.trial_id == "t0") & (epochs.epoch == 3), "time_total_s"] = 30.0
+    results = aggregate.trial_results(trials, epochs)
+    assert results.set_index("trial_id").wall_s.to_dict() == {"t0": 30.0, "t1": 10.0, "t2": 10.0, "t3": 10.0}
+    results.loc[results.trial_id.isin(["t1", "t2"]), "pack_id"] = "p0"  # one Ray trial, one time: counted once
+    assert aggregate.once_per_pack(results).tolist() == [30.0, 10.0, 0.0, 10.0]
+    assert aggregate.trials_per_node(results)[["trials", "wall_s"]].values.tolist() == [[4, 50.0]]
+
+
+def test_runs_line_says_which_epochs_a_published_copy_kept():
+    from types import SimpleNamespace
+
+    from orchestrator.report_text import runs_lines
+    from orchestrator.results import EPOCHS_KEPT
+
+    run = {"name": "r", "space": "table1", "scale": "paper", "trials": 1, "uri": "/x", "created": "today"}
+    copies = [{**run, "published": {"epochs": EPOCHS_KEPT[k]}} for k in ("phase_ends", "every_epoch")]
+    lines = runs_lines(SimpleNamespace(runs=[run, *copies]))
+    assert [("a published copy" in line, "phase ends only" in line, "every epoch" in line) for line in lines] == [
+        (False, False, False),
+        (True, True, False),
+        (True, False, True),
+    ]
+
+
 def test_mosaic_picture_equals_torchvision_make_grid():
     import torch
     from torchvision.utils import make_grid
