@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One paper-scale run on a lent GPU machine (the `device` tool), in the last of its four calls; the whole procedure
 # is in results/published/README.md ("Adding a run"). Runs in the checkout's root there:
-#   calls 1-3 (carry .stage/N):  mkdir -p /root/stage && cp -r .stage/N/. /root/stage/
-#   call 4 (carry .stage/4):     bash benchmarks/gpu_session.sh LIMIT_S RUN_ARGS...
-# e.g. bash benchmarks/gpu_session.sh 480 tables --scale paper --only 'table1/*' --name table1-paper-h100-1
+#   call 1 (carry .stage/1):     bash benchmarks/gpu_probe.sh   (Ray, throughput, a smoke run through Ray)
+#   calls 2-3 (carry .stage/N):  mkdir -p /root/stage && cp -r .stage/N/. /root/stage/
+#   call 4 (carry .stage/4):     BENCH_S=0 bash benchmarks/gpu_session.sh LIMIT_S RUN_ARGS...
+# e.g. BENCH_S=0 bash benchmarks/gpu_session.sh 570 table1 --scale paper --only table1/7 --pack 1 --name table1-row7-paper-h200
+# (BENCH_S=0: no throughput measurement here, gpu_probe.sh made it; without the probe, call 1 only copies .stage/1)
 # It unpacks Ray and CIFAR-10 (.stage, made here by ../shared/tools/offline-bundles), installs this checkout,
 # measures packed throughput for 90 s at most, runs `mosaic-sweep run RUN_ARGS` with a --time-limit that stops the
 # sweep gracefully (resumable, exit 75) LIMIT_S after this script started, less 60 s for packing up, and leaves
@@ -40,8 +42,10 @@ fi
 "$py" -c 'import torch, ray; print("torch", torch.__version__, "ray", ray.__version__)' | tee -a "$out/gpu.txt"
 
 # a short throughput measurement first: numbers for the README's Benchmarks, and for sizing the next run
-timeout "${BENCH_S:-90}" "$py" benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
-  --precisions fp32,tf32 2>&1 | tee "$out/throughput.txt"
+if [ "${BENCH_S:-90}" != 0 ]; then  # 0: gpu_probe.sh measured it in the first call
+  timeout "${BENCH_S:-90}" "$py" benchmarks/gpu_throughput.py --data-dir "$stage" --packs 1,16 \
+    --precisions fp32,tf32 2>&1 | tee "$out/throughput.txt"
+fi
 
 left=$((limit - SECONDS - 60))  # Python's start, Tune's last checkpoint, the final table and the tar
 if [ "$left" -lt 30 ]; then

@@ -1,6 +1,6 @@
 """The committed paper-scale runs (results/published/) are well formed, small, and what README.md says they are.
 
-Fast, no Ray, no CIFAR-10: reads only the committed files.
+Fast, no Ray: reads only the committed files (and CIFAR-10, where present, to re-score the committed networks).
 """
 
 import json
@@ -94,6 +94,7 @@ def test_final_states_are_the_trials_networks(folder):
     for trial_id in named:
         state = torch.load(find_final_state(storage, trial_id), map_location="cpu", weights_only=True)
         assert set(state) == set(STATE_KEYS) and set(state["nets"]) == {"where", "what"}
+        assert {w.dtype for net in state["nets"].values() for w in net.values()} == {torch.float16}
         trial = trials.set_index("trial_id").loc[trial_id]
         assert state["epoch"] == trial["epochs_completed"] == epochs[epochs["trial_id"] == trial_id]["epoch"].max()
         assert all(state["config"][key] == trial[key] for key in ("seed", "k", "what_lr", "where_lr", "epochs"))
@@ -108,6 +109,24 @@ def test_the_drawn_attention_picture_comes_from_a_committed_state(tmp_path):
         for trial_id in json.loads((folder / "run.json").read_text())["published"]["state_trials"]:
             weights = load_weights(storage, find_final_state(storage, trial_id))
             assert weights.where.training is False and weights.epoch > 0
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_committed_float16_networks_score_what_the_trial_reported(folder, real_images):
+    """Rounded to float16 (publish_run), a trial's final networks still score its final test accuracy."""
+    from trainables import StageWiseTrainer, TrainConfig
+
+    trials = pq.read_table(folder / "trials.parquet").to_pandas().set_index("trial_id")
+    storage = RunStorage(str(folder))
+    for trial_id in json.loads((folder / "run.json").read_text())["published"]["state_trials"]:
+        state = torch.load(find_final_state(storage, trial_id), map_location="cpu", weights_only=True)
+        trainer = StageWiseTrainer(TrainConfig.from_flat(state["config"]), real_images, "cpu")
+        for name, net in trainer.nets.items():
+            net.load_state_dict(state["nets"][name])
+        score = trainer.evaluate("test")
+        reported = trials.loc[trial_id]
+        assert abs(score["test_acc"] - reported["test_acc"]) <= 0.002, (folder.name, trial_id, score["test_acc"])
+        assert abs(score["test_fg_alpha"] - reported["test_fg_alpha"]) <= 0.002, (folder.name, trial_id)
 
 
 def _same_content(made: Path, committed: Path) -> None:
@@ -391,6 +410,91 @@ def test_row6_note_quotes_the_committed_data():
     lowest = row6.loc[101:, "test_acc"].idxmin()
     assert f"after epoch 100 our lowest test accuracy is {at(lowest, 'test_acc')} (epoch {lowest})" in note
     assert f"0.86, is far below ours ({last['final_train_acc']:.3f})" in note
+
+
+ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
+
+
+def _rows_4_5() -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not ROWS_4_5.is_dir():
+        pytest.skip("rows 4 and 5 are not published")
+    epochs = pq.read_table(ROWS_4_5 / "epochs" / EPOCHS_FILE).to_pandas()
+    row4, row5 = (epochs[epochs["experiment"] == f"table1/{n}"].set_index("epoch") for n in (4, 5))
+    assert row4.index.tolist() == list(range(1, 321)) and row5.index.tolist() == list(range(1, 361))
+    return row4, row5
+
+
+def _headline(last: pd.Series, published: str) -> str:
+    return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
+
+
+def test_rows_4_and_5_notes_quote_the_committed_data():
+    """The notes on Table 1 rows 4 and 5 quote their run's epochs (all committed: --every-epoch) exactly."""
+    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    row4, row5 = _rows_4_5()
+    row3 = pq.read_table(ROOT / PUBLISHED / "table1-row3-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
+    last = row4.loc[320]
+    assert (
+        f"{_headline(last, '0.97 / 0.79')}; test FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF "
+        f"{last['test_ftpf']:.3f}, FFPF {last['test_ffpf']:.3f}; mean alpha on the foreground tile "
+        f"{last['test_fg_alpha']:.3f}" in note
+    )
+    row3_40 = row3.set_index("epoch").loc[40, "test_fg_alpha"]
+    assert (
+        f"the mean foreground alpha is {row4.loc[40, 'test_fg_alpha']:.3f} after the first where phase (epoch 40; "
+        f"row 3: {row3_40:.3f}) and {row4.loc[80, 'test_fg_alpha']:.3f} after the second (80)" in note
+    )
+    best = row4["test_acc"].idxmax()
+    assert (
+        f"climbs to {row4.loc[120, 'test_acc']:.3f} by epoch 120 and ends at {last['test_acc']:.3f} (highest "
+        f"{row4.loc[best, 'test_acc']:.3f}, epoch {best})" in note
+    )
+
+    assert _headline(row5.loc[360], "0.99 / 0.76") + ": **the where network died**" in note
+    assert (
+        f"the test accuracy was {row5.loc[270, 'test_acc']:.3f} and the mean foreground alpha "
+        f"{row5.loc[270, 'test_fg_alpha']:.3f}" in note
+    )
+    loss = [f"{row5.loc[e, 'train_loss']:.3f}" for e in (271, 290, 291, 292)]
+    assert f"rose from {loss[0]} (epoch 271) to {loss[1]} (epoch 290), {loss[2]} (291) and {loss[3]} (292)" in note
+    dead = row5.loc[292:]
+    for split in ("train", "test"):  # alpha 1/9 on every tile: the mean is 1/9 and no largest alpha reaches 0.5
+        assert (dead[f"{split}_fg_alpha"] - 1 / 9).abs().max() < 1e-6 and (dead[f"{split}_alpha_ge_half"] == 0).all()
+    assert (row5.loc[60:290, "train_fg_alpha"] - 1 / 9).min() > 0.3  # it had left uniform after the 1st where phase
+    for start in (292, 331):  # "the where phases repeat the same numbers epoch after epoch"
+        phase = row5.loc[start:300] if start == 292 else row5.loc[start:360]
+        assert (phase["phase"] == "where").all() and phase["train_loss"].round(6).nunique() == 1
+    best = row5["test_acc"].idxmax()
+    assert f"The best test accuracy of the run, {row5.loc[best, 'test_acc']:.3f} (epoch {best})" in note
+
+
+def test_row_5s_committed_where_network_is_dead(real_images):
+    """No unit of the committed row-5 WhereNet's last hidden layer fires on any test tile: one score for every tile,
+    uniform alphas, and a zero gradient for every weight below (the note's explanation, from the repository)."""
+    import torch.nn.functional as F
+
+    from trainables import StageWiseTrainer, TrainConfig
+
+    row4, row5 = _rows_4_5()
+    storage = RunStorage(str(ROWS_4_5))
+    state = torch.load(find_final_state(storage, row5["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
+    trainer = StageWiseTrainer(TrainConfig.from_flat(state["config"]), real_images, "cpu")
+    where = trainer.nets["where"]
+    where.load_state_dict(state["nets"]["where"])
+    test = trainer.sets["test"]
+    patches = test.patches(torch.arange(len(test))).flatten(0, 1)
+    with torch.no_grad():
+        x = where.pool(F.relu(where.conv2(where.pool(F.relu(where.conv1(patches)))))).flatten(1)
+        fc3 = F.relu(where.fc3(F.relu(where.fc2(F.relu(where.fc1(x))))))
+        assert fc3.count_nonzero() == 0
+        _, alphas = where(test.patches(torch.arange(len(test))))
+    assert torch.allclose(alphas, torch.full_like(alphas, 1 / 9))
+    # the live row 4, for contrast: the same probe finds active units
+    state4 = torch.load(find_final_state(storage, row4["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
+    where.load_state_dict(state4["nets"]["where"])
+    with torch.no_grad():
+        x = where.pool(F.relu(where.conv2(where.pool(F.relu(where.conv1(patches)))))).flatten(1)
+        assert F.relu(where.fc3(F.relu(where.fc2(F.relu(where.fc1(x)))))).count_nonzero() > 0
 
 
 def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):
