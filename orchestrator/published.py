@@ -28,6 +28,7 @@ from .aggregate import (
     once_per_pack,
     trial_results,
 )
+from .report_checks import collapse_checks
 from .report_text import file_stems
 from .results import read_runs
 
@@ -64,14 +65,17 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = read_runs([str(f) for f in folders], str(root / PUBLISHED))
     for folder, run in zip(folders, runs):
         run.trials["folder"], run.epochs["folder"] = folder.name, folder.name
-    results = trial_results(
-        pd.concat([r.trials for r in runs], ignore_index=True), pd.concat([r.epochs for r in runs], ignore_index=True)
-    )
+    epochs = pd.concat([r.epochs for r in runs], ignore_index=True)
+    results = trial_results(pd.concat([r.trials for r in runs], ignore_index=True), epochs)
     labels = {e.label for t in TABLES for e in get_space(t).experiments}
     results = results[
         results["experiment"].isin(labels) & (results["scale"] == "paper") & (results["protocol"] == "paper")
     ].reset_index(drop=True)
+    results = results.join(collapse_checks(results, epochs))
     summary = experiment_summary(results) if not results.empty else pd.DataFrame()
+    if not summary.empty:
+        collapsed = results.dropna(subset=["collapsed_at"]).groupby("experiment")["collapsed_at"]
+        summary["collapsed_at"] = summary["experiment"].map(collapsed.apply(lambda e: sorted(int(x) for x in e)))
     if not summary.empty and summary["experiment"].duplicated().any():
         twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
         raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")
@@ -120,6 +124,20 @@ def _focus(row) -> str:
     )
 
 
+def _collapse(row) -> str:
+    """' The attention collapsed ...' when it did in some of the row's seeds (report_checks.collapse_checks)."""
+    epochs = row.get("collapsed_at")
+    if not isinstance(epochs, list) or not epochs:
+        return ""
+    seeds = int(row["seeds"])
+    when = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {', '.join(map(str, epochs))}"
+    share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
+    return (
+        f" The attention collapsed to uniform at {when} and stayed{share}: the where network stopped telling the "
+        "tiles apart, so the final numbers are a what network's on averages of the tiles."
+    )
+
+
 def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
     """The markdown table of one space (every row, run or not) and its verdict lines."""
     published = space == "table1"
@@ -141,9 +159,10 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
         note = "" if row is None or not row["not_finished"] else f" ({int(row['not_finished'])} not finished)"
         lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
         if seeds and published:
-            verdicts.append(f"- row {number}: {_verdict(row, ref.train_acc, ref.test_acc)}. Measured: {_focus(row)}.")
+            verdict = _verdict(row, ref.train_acc, ref.test_acc)
+            verdicts.append(f"- row {number}: {verdict}. Measured: {_focus(row)}.{_collapse(row)}")
         elif seeds:
-            verdicts.append(f"- row {number}: {_focus(row)}.")
+            verdicts.append(f"- row {number}: {_focus(row)}.{_collapse(row)}")
         elif published:
             verdicts.append(f"- row {number}: {absent} (paper scale needs a GPU).")
     return lines, verdicts

@@ -3,6 +3,9 @@
 - scale: a run below paper scale cannot be compared with the published numbers (they are for the paper's sizes);
 - chance: a trial whose test accuracy stayed within a binomial band of 1 / classes at every epoch, whose loss
   stayed near ln(classes) and whose attention stayed uniform learned nothing;
+- collapsed attention: a trial whose attention had left uniform and then became exactly uniform up to its end
+  (every tile alpha 1 / tiles: a where network whose score no longer depends on the tile, as when the ReLUs of a
+  hidden layer are all dead, which no gradient can revive) ends with a what network trained on plain averages;
 - identical results: trials whose every metric at every epoch is equal (a scale can collapse several table
   rows onto one configuration, or a setting can have had no effect);
 - settings: which of a row's paper settings the scale (or an override) changed;
@@ -41,6 +44,11 @@ LOSS_TOLERANCE = 0.05
 ALPHA_TOLERANCE = 0.1
 ALPHA_GE_HALF_MAX = 0.01
 FINGERPRINT_DECIMALS = 10  # metrics equal to this many decimals count as identical
+# Collapse: a mean foreground alpha within COLLAPSE_TOLERANCE of 1 / tiles and no mosaic with an alpha >= 0.5,
+# from some epoch to the last, after it had been LEFT_UNIFORM above 1 / tiles. A WhereNet with no live unit gives
+# every tile the same score, exactly 1 / tiles up to rounding (~1e-9); a freshly initialised one is ~2e-5 away.
+COLLAPSE_TOLERANCE = 1e-6
+LEFT_UNIFORM = 0.05
 
 
 # -- scale ----------------------------------------------------------------------------------------------------------
@@ -159,6 +167,44 @@ def _alphas(trial: pd.Series) -> str:
             "of mosaics)"
         )
     return "not uniform"
+
+
+def collapse_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per trial (same index as `results`): `collapsed_at`, the first epoch from which its test attention stayed
+    exactly uniform to its last recorded epoch, after having left uniform (NaN when it did not collapse), and
+    `collapse_evidence`, what shows it."""
+    rows = {index: {"collapsed_at": math.nan, "collapse_evidence": ""} for index in results.index}
+    needed = {"test_fg_alpha", "test_alpha_ge_half", "epoch", "test_acc"}
+    if epochs.empty or not needed <= set(epochs.columns):
+        return pd.DataFrame.from_dict(rows, orient="index")
+    by_trial = dict(tuple(epochs.sort_values("epoch").groupby(TRIAL_KEY)))
+    for index, trial in results.iterrows():
+        curve = by_trial.get((trial["run"], trial["trial_id"]))
+        if curve is not None:
+            rows[index] = _collapse_of_trial(curve, trial)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict:
+    grid = trial.get("grid")
+    tiles = int(grid) ** 2 if pd.notna(grid) else 9
+    alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
+    uniform = (np.abs(alpha - 1 / tiles) <= COLLAPSE_TOLERANCE) & (curve["test_alpha_ge_half"].to_numpy() == 0)
+    if not len(uniform) or not uniform[-1]:
+        return {"collapsed_at": math.nan, "collapse_evidence": ""}
+    start = len(uniform) - int(np.argmin(uniform[::-1])) if not uniform.all() else 0  # first of the uniform tail
+    before = curve.iloc[:start]
+    if before.empty or before["test_fg_alpha"].max() < 1 / tiles + LEFT_UNIFORM:
+        return {"collapsed_at": math.nan, "collapse_evidence": ""}
+    peak, last, end = before.loc[before["test_fg_alpha"].idxmax()], before.iloc[-1], curve.iloc[-1]
+    epoch = int(curve["epoch"].iloc[start])
+    evidence = (
+        f"every test tile has alpha 1/{tiles} (foreground alpha {end['test_fg_alpha']:.6f}, no mosaic with an "
+        f"alpha >= 0.5) from epoch {epoch} to {int(end['epoch'])}, after a foreground alpha of "
+        f"{peak['test_fg_alpha']:.3f} (epoch {int(peak['epoch'])}); test acc {last['test_acc']:.3f} at epoch "
+        f"{int(last['epoch'])}, {end['test_acc']:.3f} at the end"
+    )
+    return {"collapsed_at": epoch, "collapse_evidence": evidence}
 
 
 def _range_text(low: float, high: float) -> str:
@@ -451,6 +497,13 @@ def order_pairs(summary: pd.DataFrame) -> dict[str, list[OrderPair]]:
 
 
 # -- everything a report says before its numbers --------------------------------------------------------------------
+def experiments_collapsed(summary: pd.DataFrame, results: pd.DataFrame) -> pd.Series:
+    """Per experiment (index of `summary`): how many of its finished trials' attention collapsed."""
+    done = results[results["finished"]]
+    counts = done.groupby("experiment_id")["collapsed_at"].count()
+    return summary["experiment_id"].map(counts).fillna(0).astype(int)
+
+
 def experiments_at_chance(summary: pd.DataFrame, results: pd.DataFrame) -> pd.Series:
     """Per experiment (index of `summary`): every finished trial (at least one) never left chance."""
     done = results[results["finished"]]
@@ -488,6 +541,7 @@ class Findings:
 
     banner: list[str]  # empty at paper scale
     chance_trials: pd.DataFrame  # finished trials that never left chance (rows of results)
+    collapsed_trials: pd.DataFrame  # finished trials whose attention collapsed to uniform (rows of results)
     finished: int
     identical: list[IdenticalGroup]
     same_seeds: dict[str, list[str]]
@@ -503,9 +557,9 @@ class Findings:
 
 
 def annotate(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """`results` with the per-trial checks: chance (`never_left_chance`, `chance_acc`, evidence) and
-    `identical_to`."""
-    out = results.join(chance_checks(results, epochs))
+    """`results` with the per-trial checks: chance (`never_left_chance`, `chance_acc`, evidence), collapsed
+    attention (`collapsed_at`, evidence) and `identical_to`."""
+    out = results.join(chance_checks(results, epochs)).join(collapse_checks(results, epochs))
     out["identical_to"] = identical_trials(out, epochs)
     return out
 
@@ -516,12 +570,14 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
     sampled = sampled_groups(summary)
     mark_paper_changes(summary, sampled)
     summary["at_chance"] = experiments_at_chance(summary, results)
+    summary["collapsed"] = experiments_collapsed(summary, results)
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))
     done = results[results["finished"]]
     return Findings(
         banner=scale_banner(summary, runs),
         chance_trials=done[done["never_left_chance"]],
+        collapsed_trials=done[done["collapsed_at"].notna()],
         finished=len(done),
         identical=identical,
         same_seeds=identical_seeds(results),

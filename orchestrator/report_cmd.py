@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
         "report",
         help="tables, figures and attention pictures of one or more runs",
         description="Write the paper's tables next to ours (with a banner below paper scale or off the paper "
-        "settings, and flags for trials that never left chance and for identical results), a figure per experiment, "
+        "settings, and flags for trials that never left chance, whose attention collapsed, and for identical results), "
+        "a figure per experiment, "
         "figures comparing "
         "experiments (a search: accuracy against the sampled settings) and attention pictures into RUN/report/ "
         "(index.html, report.md, summary.csv, trials.csv, plots/, attention/). Reads only the run's files; never "
@@ -123,7 +124,8 @@ def make_report(options: ReportOptions) -> str:
     print(
         f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {len(content.results)} trials, "
         f"{len(content.summary)} experiments, {len(content.problems)} not finished, "
-        f"{len(content.findings.chance_trials)} never left chance, {count_figures(out)} figures -> {where}/index.html"
+        f"{len(content.findings.chance_trials)} never left chance, {len(content.findings.collapsed_trials)} attention "
+        f"collapsed, {count_figures(out)} figures -> {where}/index.html"
     )
     return where
 

@@ -6,6 +6,7 @@ Both documents show the same tables, built once here as frames of strings (`*_ta
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ from trainables.metrics import FOCUS, FOCUS_NAMES
 from .aggregate import PAPER_SCALE, PLACEMENT, format_diff, format_mean_std, format_value
 from .report_checks import (
     CHANCE_Z,
+    COLLAPSE_TOLERANCE,
+    LEFT_UNIFORM,
     LOSS_TOLERANCE,
     SETTING_COLUMNS,
     SETTING_NAMES,
@@ -159,6 +162,9 @@ def flags_cell(r: pd.Series) -> str:
     flags = []
     if r.get("at_chance"):
         flags.append("never left chance")
+    if r.get("collapsed"):
+        seeds = int(r["seeds"])
+        flags.append("attention collapsed" + (f" in {int(r['collapsed'])} of {seeds} seeds" if seeds > 1 else ""))
     same = r.get("same_results_as")
     if isinstance(same, str) and same:
         flags.append(f"same results as {same}")
@@ -268,6 +274,8 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def trial_flags(trial: pd.Series) -> str:
     flags = ["never left chance"] if trial.get("never_left_chance") is True else []
+    if pd.notna(trial.get("collapsed_at", math.nan)):
+        flags.append(f"attention collapsed at epoch {int(trial['collapsed_at'])}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
@@ -332,6 +340,11 @@ def reading_notes(content: ReportContent) -> list[str]:
         f"standard deviations (over its test mosaics) at every epoch, its final test loss is within "
         f"{LOSS_TOLERANCE:g} of ln(classes), and its attention is uniform (mean alpha on the foreground tile "
         "≈ 1/tiles, almost no mosaic with a largest alpha >= 0.5). Dotted lines on the figures mark chance.",
+        "Collapsed attention: a trial's attention collapsed when, after its mean alpha on the foreground tile had "
+        f"been {LEFT_UNIFORM:g} above 1/tiles, it became 1/tiles to within {COLLAPSE_TOLERANCE:g}, with no mosaic "
+        "with a largest alpha >= 0.5, at some epoch and stayed so to the last: every tile gets the same score, as "
+        "when every unit of a hidden layer of the where network is dead (no gradient can revive it); the what "
+        "network then learns from plain averages of the tiles.",
     ]
 
 
@@ -347,6 +360,14 @@ def flag_lines(content: ReportContent) -> list[str]:
             f"Never left chance: {every} {f.finished} finished trials{which}. Their numbers show that "
             f"the plumbing ran, not what the method does. E.g. {example['experiment_id']}: "
             f"{example['chance_evidence']}."
+        )
+    if len(f.collapsed_trials):
+        example = f.collapsed_trials.iloc[0]
+        out.append(
+            f"Attention collapsed: {len(f.collapsed_trials)} of {f.finished} finished trials "
+            f"({_list([trial_name(t) for _, t in f.collapsed_trials.iterrows()])}) ended with uniform attention "
+            "after having learned where to look; their final numbers are a what network's on averages of the "
+            f"tiles, not the method's. E.g. {trial_name(example)}: {example['collapse_evidence']}."
         )
     for g in f.identical:
         why = (
@@ -599,7 +620,7 @@ TRIAL_COLUMNS = (
         "test_loss",
     ]
     + [f"test_{f}" for f in FOCUS]
-    + ["test_alpha_ge_half", "test_fg_alpha", "chance_acc", "never_left_chance", "identical_to"]
+    + ["test_alpha_ge_half", "test_fg_alpha", "chance_acc", "never_left_chance", "collapsed_at", "identical_to"]
     + ["ref_train_acc", "ref_test_acc", "wall_s"]
     + PLACEMENT
 )

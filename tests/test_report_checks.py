@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from test_report import chance_rows, epoch_rows, frames, trial_config, trial_row
 
-from orchestrator import aggregate, report_checks
+from orchestrator import aggregate, report_checks, report_text
 
 
 def results_of(trials: list[tuple[dict, str, list[dict]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -182,3 +182,46 @@ def test_a_seed_run_twice_is_flagged_and_not_taken_for_a_seed_without_effect():
     assert report_checks.repeated_seeds(results) == {results.experiment_id[0]: ["seed 0 (runs cpu, gpu)"]}
     assert report_checks.identical_seeds(results) == {}  # one seed repeating itself says nothing about seeds
     assert aggregate.experiment_summary(results).seeds.tolist() == [3]  # counted as it is, and flagged
+
+
+def _attention(rows: list[dict], alphas: list[float]) -> list[dict]:
+    """Set each epoch's test attention: mean foreground alpha a, and mosaics with a largest alpha >= 0.5 only when
+    a is off uniform."""
+    for row, a in zip(rows, alphas):
+        row.update({"test_fg_alpha": a, "test_alpha_ge_half": 0.0 if abs(a - 1 / 9) < 1e-3 else 0.4})
+    return rows
+
+
+def test_attention_that_collapsed_to_uniform_for_good_is_flagged_with_its_epoch():
+    dead, learning, recovered, never = (trial_config(f"table1/{n}", 0) for n in (5, 4, 6, 1))
+    init = 1 / 9 + 2e-5  # a fresh WhereNet: near uniform, not exactly
+    results, epochs = results_of(
+        [
+            (dead, "d", _attention(epoch_rows(dead, "d", [0.4, 0.8, 0.45, 0.46]), [init, 0.6, 1 / 9, 1 / 9 + 1e-9])),
+            (learning, "l", _attention(epoch_rows(learning, "l", [0.4, 0.5, 0.7, 0.8]), [init, init, 0.3, 0.6])),
+            (recovered, "r", _attention(epoch_rows(recovered, "r", [0.4, 0.8, 0.4, 0.8]), [init, 0.6, 1 / 9, 0.5])),
+            (never, "n", _attention(epoch_rows(never, "n", [0.4, 0.4, 0.4, 0.4]), [1 / 9] * 4)),
+        ]
+    )
+    flags = results.set_index("trial_id")
+    assert flags.loc["d", "collapsed_at"] == 3
+    assert flags[["collapsed_at"]].drop(index="d")["collapsed_at"].isna().all()  # learning, recovered, never left
+    evidence = flags.loc["d", "collapse_evidence"]
+    assert "alpha 1/9" in evidence and "from epoch 3 to 4" in evidence and "0.600 (epoch 2)" in evidence
+    assert "test acc 0.800 at epoch 2, 0.460 at the end" in evidence
+    summary = aggregate.experiment_summary(results)
+    findings = report_checks.findings(results, epochs, summary, [])
+    assert list(findings.collapsed_trials["trial_id"]) == ["d"]
+    by_id = summary.set_index("experiment_id")
+    assert by_id.loc["table1/5", "collapsed"] == 1 and by_id.loc["table1/4", "collapsed"] == 0
+    assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention collapsed"
+    assert report_text.trial_flags(flags.loc["d"]) == "attention collapsed at epoch 3"
+    assert report_text.trial_flags(flags.loc["l"]) == "-"
+
+
+def test_no_collapse_check_without_the_attention_columns():
+    config = trial_config("table1/5", 0)
+    rows = epoch_rows(config, "d", [0.4, 0.8])
+    results, epochs = results_of([(config, "d", rows)])
+    checks = report_checks.collapse_checks(results, epochs.drop(columns=["test_fg_alpha"]))
+    assert checks["collapsed_at"].isna().all() and (checks["collapse_evidence"] == "").all()
