@@ -382,12 +382,17 @@ class TuneInterrupt:
 
 # Members of one automatic pack: Tables 1 + 2 over 5 seeds fit one GPU (benchmarks/gpu_throughput.py).
 MAX_AUTO_PACK = 80
+# Fewer members than this per GPU run unpacked, one trial after another: on an H200 (README, Benchmarks) a paper
+# epoch took 0.54 s unpacked, 0.85 s for a pack of 1, 2.32 s for 4 and 3.22 s for 16 (about 2.0 s + 0.075 s a
+# member from 4 up: grouped kernels cost a fixed 2 s), so a pack beats its members in a row from 5 members up.
+MIN_AUTO_PACK = 5
 
 
 def pack_size(pack: str | int, space: SearchSpace, trials: list[dict], gpus_per_trial: float, gpus: float) -> int:
     """How many configurations one Ray trial trains. `auto`: on GPUs, all packable ones spread evenly over the
-    GPUs the trials can hold at once (at most MAX_AUTO_PACK each); on CPU 1, since packing does not pay there
-    (benchmarks/gpu_throughput.py). Searches (ASHA stops trials one by one) always run one per trial."""
+    GPUs the trials can hold at once (at most MAX_AUTO_PACK each), or 1 when that gives fewer than MIN_AUTO_PACK
+    per GPU; on CPU 1, since packing does not pay there (benchmarks/gpu_throughput.py). Searches (ASHA stops
+    trials one by one) always run one per trial."""
     if space.searcher is not None:
         return 1
     if pack != "auto":
@@ -398,7 +403,8 @@ def pack_size(pack: str | int, space: SearchSpace, trials: list[dict], gpus_per_
 
     slots = max(1, int(gpus // gpus_per_trial))
     n = sum(packable(TrainConfig.from_flat(t)) for t in trials)
-    return max(1, min(MAX_AUTO_PACK, math.ceil(n / slots)))
+    size = min(MAX_AUTO_PACK, math.ceil(n / slots))
+    return size if size >= MIN_AUTO_PACK else 1
 
 
 def pack_rows(trials: list[dict], size: int) -> list[dict]:

@@ -73,7 +73,12 @@ def test_pack_sizes_and_rows():
     trials = tables.trials("paper")
     assert pack_size("auto", tables, trials, gpus_per_trial=0, gpus=0) == 1  # CPU: packing does not pay
     assert pack_size("auto", tables, trials, gpus_per_trial=1, gpus=1) == 16  # one pack per GPU
-    assert pack_size("auto", tables, trials, gpus_per_trial=1, gpus=4) == 4
+    assert pack_size("auto", tables, trials, gpus_per_trial=1, gpus=3) == 6  # 16 over 3 GPUs: packs of 6
+    # fewer than MIN_AUTO_PACK (5) per GPU run unpacked: 4 in a row beat a pack of 4 on the measured H200
+    assert pack_size("auto", tables, trials, gpus_per_trial=1, gpus=4) == 1
+    assert pack_size("auto", tables, trials[:4], gpus_per_trial=1, gpus=1) == 1
+    assert pack_size("auto", tables, trials[:5], gpus_per_trial=1, gpus=1) == 5
+    assert pack_size(2, tables, trials[:4], gpus_per_trial=1, gpus=1) == 2  # asked for: as asked
     assert pack_size(8, get_space("search"), get_space("search").trials("paper"), 1, 1) == 1  # ASHA: one each
     rows = pack_rows(trials, 16)
     assert len(rows) == 1 and len(rows[0][PACK_KEY]) == 16
