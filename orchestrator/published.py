@@ -74,8 +74,8 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = results.join(collapse_checks(results, epochs))
     summary = experiment_summary(results) if not results.empty else pd.DataFrame()
     if not summary.empty:
-        collapsed = results.dropna(subset=["collapsed_at"]).groupby("experiment")["collapsed_at"]
-        summary["collapsed_at"] = summary["experiment"].map(collapsed.apply(lambda e: sorted(int(x) for x in e)))
+        collapsed = results[results["finished"] & results["collapsed_at"].notna()].groupby("experiment")
+        summary["collapses"] = summary["experiment"].map(collapsed.apply(_collapse_epochs))
     if not summary.empty and summary["experiment"].duplicated().any():
         twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
         raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")
@@ -124,16 +124,27 @@ def _focus(row) -> str:
     )
 
 
+def _collapse_epochs(trials: pd.DataFrame) -> list[str]:
+    """When each finished trial's attention collapsed: 'at epoch E', or 'between epochs A and E' on a copy that kept
+    phase ends only."""
+    out = []
+    for _, t in trials.sort_values("collapsed_at").iterrows():
+        at, after = int(t["collapsed_at"]), t["collapsed_after"]
+        dense = pd.isna(after) or int(after) == at - 1
+        out.append(f"at epoch {at}" if dense else f"between epochs {int(after) + 1} and {at}")
+    return out
+
+
 def _collapse(row) -> str:
     """' The attention collapsed ...' when it did in some of the row's seeds (report_checks.collapse_checks)."""
-    epochs = row.get("collapsed_at")
+    epochs = row.get("collapses")
     if not isinstance(epochs, list) or not epochs:
         return ""
     seeds = int(row["seeds"])
-    when = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {', '.join(map(str, epochs))}"
+    when = epochs[0] if len(epochs) == 1 else "; ".join(epochs)
     share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
     return (
-        f" The attention collapsed to uniform at {when} and stayed{share}: the where network stopped telling the "
+        f" The attention collapsed to uniform {when} and stayed{share}: the where network stopped telling the "
         "tiles apart, so the final numbers are a what network's on averages of the tiles."
     )
 

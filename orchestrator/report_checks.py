@@ -3,9 +3,9 @@
 - scale: a run below paper scale cannot be compared with the published numbers (they are for the paper's sizes);
 - chance: a trial whose test accuracy stayed within a binomial band of 1 / classes at every epoch, whose loss
   stayed near ln(classes) and whose attention stayed uniform learned nothing;
-- collapsed attention: a trial whose attention had left uniform and then became exactly uniform up to its end
-  (every tile alpha 1 / tiles: a where network whose score no longer depends on the tile, as when the ReLUs of a
-  hidden layer are all dead, which no gradient can revive) ends with a what network trained on plain averages;
+- collapsed attention: a trial whose attention became exactly uniform and stayed so to its end, through a phase
+  that trained the where network (a where network whose score no longer depends on the tile, as when the ReLUs of
+  a hidden layer are all dead, which no gradient can revive) ends with a what network trained on plain averages;
 - identical results: trials whose every metric at every epoch is equal (a scale can collapse several table
   rows onto one configuration, or a setting can have had no effect);
 - settings: which of a row's paper settings the scale (or an override) changed;
@@ -45,10 +45,10 @@ ALPHA_TOLERANCE = 0.1
 ALPHA_GE_HALF_MAX = 0.01
 FINGERPRINT_DECIMALS = 10  # metrics equal to this many decimals count as identical
 # Collapse: a mean foreground alpha within COLLAPSE_TOLERANCE of 1 / tiles and no mosaic with an alpha >= 0.5,
-# from some epoch to the last, after it had been LEFT_UNIFORM above 1 / tiles. A WhereNet with no live unit gives
-# every tile the same score, exactly 1 / tiles up to rounding (~1e-9); a freshly initialised one is ~2e-5 away.
+# from some epoch to the last, through at least one epoch that trained the where network (a frozen one keeps its
+# initial near-uniform attention). A WhereNet with no live unit gives every tile the same score: exactly 1 / tiles
+# up to rounding (~1e-9); a freshly initialised one is ~2e-5 away (Table 1 row 5, seed 0).
 COLLAPSE_TOLERANCE = 1e-6
-LEFT_UNIFORM = 0.05
 
 
 # -- scale ----------------------------------------------------------------------------------------------------------
@@ -170,41 +170,53 @@ def _alphas(trial: pd.Series) -> str:
 
 
 def collapse_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """Per trial (same index as `results`): `collapsed_at`, the first epoch from which its test attention stayed
-    exactly uniform to its last recorded epoch, after having left uniform (NaN when it did not collapse), and
-    `collapse_evidence`, what shows it."""
-    rows = {index: {"collapsed_at": math.nan, "collapse_evidence": ""} for index in results.index}
+    """Per trial (same index as `results`): `collapsed_at`, the first recorded epoch from which its test attention
+    stayed uniform (COLLAPSE_TOLERANCE) to its last (NA when it did not collapse); `collapsed_after`, the recorded
+    epoch before it (a copy with phase ends only: the collapse came in between); and `collapse_evidence`."""
+    empty = {"collapsed_at": pd.NA, "collapsed_after": pd.NA, "collapse_evidence": ""}
+    rows = {index: dict(empty) for index in results.index}
     needed = {"test_fg_alpha", "test_alpha_ge_half", "epoch", "test_acc"}
-    if epochs.empty or not needed <= set(epochs.columns):
-        return pd.DataFrame.from_dict(rows, orient="index")
-    by_trial = dict(tuple(epochs.sort_values("epoch").groupby(TRIAL_KEY)))
-    for index, trial in results.iterrows():
-        curve = by_trial.get((trial["run"], trial["trial_id"]))
-        if curve is not None:
-            rows[index] = _collapse_of_trial(curve, trial)
-    return pd.DataFrame.from_dict(rows, orient="index")
+    if not epochs.empty and needed <= set(epochs.columns):
+        by_trial = dict(tuple(epochs.sort_values("epoch").groupby(TRIAL_KEY)))
+        for index, trial in results.iterrows():
+            curve = by_trial.get((trial["run"], trial["trial_id"]))
+            if curve is not None:
+                rows[index] = _collapse_of_trial(curve, trial) or dict(empty)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(empty))
+    return out.astype({"collapsed_at": "Int64", "collapsed_after": "Int64", "collapse_evidence": str})
 
 
-def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict:
+def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
     grid = trial.get("grid")
     tiles = int(grid) ** 2 if pd.notna(grid) else 9
     alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
     uniform = (np.abs(alpha - 1 / tiles) <= COLLAPSE_TOLERANCE) & (curve["test_alpha_ge_half"].to_numpy() == 0)
     if not len(uniform) or not uniform[-1]:
-        return {"collapsed_at": math.nan, "collapse_evidence": ""}
+        return None
     start = len(uniform) - int(np.argmin(uniform[::-1])) if not uniform.all() else 0  # first of the uniform tail
-    before = curve.iloc[:start]
-    if before.empty or before["test_fg_alpha"].max() < 1 / tiles + LEFT_UNIFORM:
-        return {"collapsed_at": math.nan, "collapse_evidence": ""}
-    peak, last, end = before.loc[before["test_fg_alpha"].idxmax()], before.iloc[-1], curve.iloc[-1]
-    epoch = int(curve["epoch"].iloc[start])
+    tail, before = curve.iloc[start:], curve.iloc[:start]
+    if "phase" in curve and not (tail["phase"] != "what").any():  # a frozen where network: nothing died
+        return None
+    epoch, end = int(tail["epoch"].iloc[0]), tail.iloc[-1]
+    after = int(before["epoch"].iloc[-1]) if len(before) else None
+    if after is None:
+        when = f"from its first recorded epoch ({epoch})"
+    else:
+        when = f"from epoch {epoch}" if after == epoch - 1 else f"from between epochs {after + 1} and {epoch}"
     evidence = (
-        f"every test tile has alpha 1/{tiles} (foreground alpha {end['test_fg_alpha']:.6f}, no mosaic with an "
-        f"alpha >= 0.5) from epoch {epoch} to {int(end['epoch'])}, after a foreground alpha of "
-        f"{peak['test_fg_alpha']:.3f} (epoch {int(peak['epoch'])}); test acc {last['test_acc']:.3f} at epoch "
-        f"{int(last['epoch'])}, {end['test_acc']:.3f} at the end"
+        f"test attention uniform (mean foreground alpha {end['test_fg_alpha']:.6f} = 1/{tiles} to within "
+        f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5) {when} to {int(end['epoch'])}"
     )
-    return {"collapsed_at": epoch, "collapse_evidence": evidence}
+    if before["test_fg_alpha"].notna().any():
+        peak = before.loc[before["test_fg_alpha"].idxmax()]
+        evidence += f", after a foreground alpha of {peak['test_fg_alpha']:.3f} at epoch {int(peak['epoch'])}"
+    if after is not None and pd.notna(before["test_acc"].iloc[-1]):
+        evidence += f"; test acc {before['test_acc'].iloc[-1]:.3f} at epoch {after}, {end['test_acc']:.3f} at the end"
+    return {
+        "collapsed_at": epoch,
+        "collapsed_after": after if after is not None else pd.NA,
+        "collapse_evidence": evidence,
+    }
 
 
 def _range_text(low: float, high: float) -> str:

@@ -19,7 +19,6 @@ from .aggregate import PAPER_SCALE, PLACEMENT, format_diff, format_mean_std, for
 from .report_checks import (
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
-    LEFT_UNIFORM,
     LOSS_TOLERANCE,
     SETTING_COLUMNS,
     SETTING_NAMES,
@@ -275,7 +274,9 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
 def trial_flags(trial: pd.Series) -> str:
     flags = ["never left chance"] if trial.get("never_left_chance") is True else []
     if pd.notna(trial.get("collapsed_at", math.nan)):
-        flags.append(f"attention collapsed at epoch {int(trial['collapsed_at'])}")
+        at, after = int(trial["collapsed_at"]), trial.get("collapsed_after")
+        sparse = pd.notna(after) and int(after) < at - 1
+        flags.append(f"attention collapsed {f'by epoch {at}' if sparse else f'at epoch {at}'}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
@@ -340,11 +341,12 @@ def reading_notes(content: ReportContent) -> list[str]:
         f"standard deviations (over its test mosaics) at every epoch, its final test loss is within "
         f"{LOSS_TOLERANCE:g} of ln(classes), and its attention is uniform (mean alpha on the foreground tile "
         "≈ 1/tiles, almost no mosaic with a largest alpha >= 0.5). Dotted lines on the figures mark chance.",
-        "Collapsed attention: a trial's attention collapsed when, after its mean alpha on the foreground tile had "
-        f"been {LEFT_UNIFORM:g} above 1/tiles, it became 1/tiles to within {COLLAPSE_TOLERANCE:g}, with no mosaic "
-        "with a largest alpha >= 0.5, at some epoch and stayed so to the last: every tile gets the same score, as "
-        "when every unit of a hidden layer of the where network is dead (no gradient can revive it); the what "
-        "network then learns from plain averages of the tiles.",
+        "Collapsed attention: a trial's attention collapsed when its mean alpha on the foreground tile became "
+        f"1/tiles to within {COLLAPSE_TOLERANCE:g}, with no mosaic with a largest alpha >= 0.5, at some epoch and "
+        "stayed so to the last, through at least one epoch that trained the where network: the where network "
+        "scores every tile alike, as when every unit of one of its hidden layers is dead (no gradient can revive "
+        "it), and the what network learns from plain averages of the tiles. On a published copy that kept only "
+        "phase ends, the collapse came between the epoch given and the kept epoch before it.",
     ]
 
 
@@ -365,9 +367,9 @@ def flag_lines(content: ReportContent) -> list[str]:
         example = f.collapsed_trials.iloc[0]
         out.append(
             f"Attention collapsed: {len(f.collapsed_trials)} of {f.finished} finished trials "
-            f"({_list([trial_name(t) for _, t in f.collapsed_trials.iterrows()])}) ended with uniform attention "
-            "after having learned where to look; their final numbers are a what network's on averages of the "
-            f"tiles, not the method's. E.g. {trial_name(example)}: {example['collapse_evidence']}."
+            f"({_list([trial_name(t) for _, t in f.collapsed_trials.iterrows()])}) ended with a where network "
+            "that scores every tile alike; their final numbers are a what network's on averages of the tiles, not "
+            f"the method's. E.g. {trial_name(example)}: {example['collapse_evidence']}."
         )
     for g in f.identical:
         why = (
@@ -586,7 +588,7 @@ SUMMARY_COLUMNS = (
     ]
     + [f"{split}_{f}_{stat}" for split in ("train", "test") for f in FOCUS for stat in ("mean", "std")]
     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS]
-    + ["at_chance", "same_results_as", "failures"]
+    + ["at_chance", "collapsed", "same_results_as", "failures"]
 )
 
 
@@ -620,7 +622,15 @@ TRIAL_COLUMNS = (
         "test_loss",
     ]
     + [f"test_{f}" for f in FOCUS]
-    + ["test_alpha_ge_half", "test_fg_alpha", "chance_acc", "never_left_chance", "collapsed_at", "identical_to"]
+    + [
+        "test_alpha_ge_half",
+        "test_fg_alpha",
+        "chance_acc",
+        "never_left_chance",
+        "collapsed_at",
+        "collapsed_after",
+        "identical_to",
+    ]
     + ["ref_train_acc", "ref_test_acc", "wall_s"]
     + PLACEMENT
 )

@@ -109,7 +109,7 @@ def add_parser(sub) -> None:
         metavar="N|auto",
         help="configurations trained together in one Ray trial (one fused forward/backward per batch on one GPU): "
         "auto (default; with --resume the run's own) packs a run's configurations over the cluster's GPUs (1 "
-        "when that gives fewer than 5 per GPU), and means 1 on CPU; 1 turns it off",
+        "when that gives fewer than 5 per GPU slot), and means 1 on CPU; 1 turns it off",
     )
     p.add_argument(
         "--precision",

@@ -384,7 +384,8 @@ class TuneInterrupt:
 MAX_AUTO_PACK = 80
 # Fewer members than this per GPU run unpacked, one trial after another: on an H200 (README, Benchmarks) a paper
 # epoch took 0.54 s unpacked, 0.85 s for a pack of 1, 2.32 s for 4 and 3.22 s for 16 (about 2.0 s + 0.075 s a
-# member from 4 up: grouped kernels cost a fixed 2 s), so a pack beats its members in a row from 5 members up.
+# member on the line through 4 and 16: grouped kernels cost a fixed 2 s), so a pack beats its members in a row from
+# about 5 members up (1.1x at 5 by that line; sizes 5-15 were not measured). Counted per GPU slot (gpus_per_trial).
 MIN_AUTO_PACK = 5
 
 

@@ -474,32 +474,59 @@ def test_rows_4_and_5_notes_quote_the_committed_data():
 
 
 def test_row_5s_committed_where_network_is_dead(real_images):
-    """No unit of the committed row-5 WhereNet's last hidden layer fires on any test tile: one score for every tile,
-    uniform alphas, and a zero gradient for every weight below (the note's explanation, from the repository)."""
-    import torch.nn.functional as F
-
+    """No unit of the committed row-5 WhereNet's last hidden layer fires on any test tile, so every tile gets alpha
+    1/9 and no weight of the where network gets a gradient (the note's explanation, from the repository alone)."""
     from trainables import StageWiseTrainer, TrainConfig
 
     row4, row5 = _rows_4_5()
     storage = RunStorage(str(ROWS_4_5))
-    state = torch.load(find_final_state(storage, row5["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
-    trainer = StageWiseTrainer(TrainConfig.from_flat(state["config"]), real_images, "cpu")
-    where = trainer.nets["where"]
-    where.load_state_dict(state["nets"]["where"])
-    test = trainer.sets["test"]
-    patches = test.patches(torch.arange(len(test))).flatten(0, 1)
-    with torch.no_grad():
-        x = where.pool(F.relu(where.conv2(where.pool(F.relu(where.conv1(patches)))))).flatten(1)
-        fc3 = F.relu(where.fc3(F.relu(where.fc2(F.relu(where.fc1(x))))))
-        assert fc3.count_nonzero() == 0
-        _, alphas = where(test.patches(torch.arange(len(test))))
-    assert torch.allclose(alphas, torch.full_like(alphas, 1 / 9))
-    # the live row 4, for contrast: the same probe finds active units
-    state4 = torch.load(find_final_state(storage, row4["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
-    where.load_state_dict(state4["nets"]["where"])
-    with torch.no_grad():
-        x = where.pool(F.relu(where.conv2(where.pool(F.relu(where.conv1(patches)))))).flatten(1)
-        assert F.relu(where.fc3(F.relu(where.fc2(F.relu(where.fc1(x)))))).count_nonzero() > 0
+    states = {
+        n: torch.load(find_final_state(storage, row["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
+        for n, row in ((4, row4), (5, row5))
+    }
+    trainer = StageWiseTrainer(TrainConfig.from_flat(states[5]["config"]), real_images, "cpu")
+    where, what, test = trainer.nets["where"], trainer.nets["what"], trainer.sets["test"]
+    what.load_state_dict(states[5]["nets"]["what"])
+    active = {}
+    hook = where.fc3.register_forward_hook(lambda m, i, out: active.__setitem__("n", (out > 0).sum().item()))
+    try:
+        for n, expect_dead in ((5, True), (4, False)):  # row 4, alive, for contrast
+            where.load_state_dict(states[n]["nets"]["where"])
+            fired = 0
+            for idx in torch.arange(len(test)).split(2000):  # every test mosaic, in batches (memory)
+                with torch.no_grad():
+                    _, alphas = where(test.patches(idx))
+                fired += active["n"]
+                if expect_dead:
+                    assert torch.allclose(alphas, torch.full_like(alphas, 1 / 9))
+            assert (fired == 0) == expect_dead, (n, fired)
+    finally:
+        hook.remove()
+    where.load_state_dict(states[5]["nets"]["where"])
+    idx = torch.arange(500)
+    weighted, _ = where(test.patches(idx))
+    torch.nn.functional.cross_entropy(what(weighted), test.label[idx]).backward()
+    assert all(p.grad is None or p.grad.count_nonzero() == 0 for p in where.parameters())
+    assert any(p.grad is not None and p.grad.count_nonzero() > 0 for p in what.parameters())  # the loss is live
+
+
+def test_the_collapse_check_dates_row_5_from_its_committed_epochs():
+    """Every epoch kept: the collapse is at epoch 291; phase ends only (publish_run's default) between 271 and 300."""
+    from orchestrator.aggregate import trial_results
+    from orchestrator.publish_run import phase_ends
+    from orchestrator.report_checks import collapse_checks
+
+    _rows_4_5()
+    (run,) = read_runs([str(ROWS_4_5)], str(ROOT / PUBLISHED))
+    for epochs, at, after in (
+        (run.epochs, 291, 290),
+        (phase_ends(pa.Table.from_pandas(run.epochs)).to_pandas(), 300, 270),
+    ):
+        results = trial_results(run.trials, epochs)
+        checks = collapse_checks(results, epochs).join(results["experiment"])
+        row5 = checks.set_index("experiment").loc["table1/5"]
+        assert (row5["collapsed_at"], row5["collapsed_after"]) == (at, after)
+        assert checks.set_index("experiment").loc[["table1/4"], "collapsed_at"].isna().all()
 
 
 def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):
@@ -539,3 +566,28 @@ def test_a_paper_scale_search_is_not_refused_for_its_sampled_settings(tmp_path):
     write_run(tmp_path, "off", "search", "paper", trials)
     with pytest.raises(UsageError, match=r"search/random ran with n_train 400 \(paper 30,000\): only the paper's"):
         publish(str(tmp_path / "off"), tmp_path, states=0)
+
+
+def test_slim_state_rounds_the_networks_weights_to_float16_only():
+    from orchestrator.publish_run import HALF_MAX, slim_state
+
+    nets = {
+        "where": {"w": torch.tensor([0.1, -2.5], dtype=torch.float32), "big": torch.tensor([2 * HALF_MAX])},
+        "what": {
+            "count": torch.tensor([3]),
+            "empty": torch.zeros(0),
+            "w64": torch.tensor([1 / 3], dtype=torch.float64),
+        },
+    }
+    state = {"format": 1, "config": {}, "epoch": 2, "outcome": "completed", "nets": nets, "optimizers": {}}
+    slim = slim_state(state)
+    assert set(slim) == set(STATE_KEYS)  # no optimiser state or history
+    assert slim["nets"]["where"]["w"].dtype == torch.float16 and slim["nets"]["where"]["w"].tolist() == [
+        pytest.approx(0.1, abs=1e-4),
+        -2.5,
+    ]
+    assert slim["nets"]["what"]["w64"].dtype == torch.float16
+    # beyond float16's range, integers and empty tensors keep their dtype
+    assert slim["nets"]["where"]["big"].dtype == torch.float32 and slim["nets"]["what"]["count"].dtype == torch.int64
+    assert slim["nets"]["what"]["empty"].dtype == torch.float32
+    assert nets["where"]["w"].dtype == torch.float32  # the run's own state is not touched

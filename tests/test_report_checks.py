@@ -184,39 +184,63 @@ def test_a_seed_run_twice_is_flagged_and_not_taken_for_a_seed_without_effect():
     assert aggregate.experiment_summary(results).seeds.tolist() == [3]  # counted as it is, and flagged
 
 
-def _attention(rows: list[dict], alphas: list[float]) -> list[dict]:
+def _attention(rows: list[dict], alphas: list[float], phases: str | None = None) -> list[dict]:
     """Set each epoch's test attention: mean foreground alpha a, and mosaics with a largest alpha >= 0.5 only when
-    a is off uniform."""
-    for row, a in zip(rows, alphas):
-        row.update({"test_fg_alpha": a, "test_alpha_ge_half": 0.0 if abs(a - 1 / 9) < 1e-3 else 0.4})
+    a is off uniform; `phases`: one letter per epoch (w: what, W: where), else the schedule's."""
+    for i, (row, a) in enumerate(zip(rows, alphas)):
+        row.update({"test_fg_alpha": a, "test_alpha_ge_half": 0.0 if not abs(a - 1 / 9) >= 1e-3 else 0.4})
+        if phases:
+            row["phase"] = {"w": "what", "W": "where"}[phases[i]]
     return rows
 
 
-def test_attention_that_collapsed_to_uniform_for_good_is_flagged_with_its_epoch():
-    dead, learning, recovered, never = (trial_config(f"table1/{n}", 0) for n in (5, 4, 6, 1))
+def test_attention_that_became_uniform_for_good_is_flagged_with_its_epoch():
+    dead, learning, recovered, frozen, at_start = (trial_config(f"table1/{n}", 0) for n in (5, 4, 6, 1, 2))
     init = 1 / 9 + 2e-5  # a fresh WhereNet: near uniform, not exactly
+    uniform = 1 / 9 + 1e-9
     results, epochs = results_of(
         [
-            (dead, "d", _attention(epoch_rows(dead, "d", [0.4, 0.8, 0.45, 0.46]), [init, 0.6, 1 / 9, 1 / 9 + 1e-9])),
-            (learning, "l", _attention(epoch_rows(learning, "l", [0.4, 0.5, 0.7, 0.8]), [init, init, 0.3, 0.6])),
+            (dead, "d", _attention(epoch_rows(dead, "d", [0.4, 0.8, 0.45, 0.46]), [init, 0.6, 1 / 9, uniform], "wWWw")),
+            (
+                learning,
+                "l",
+                _attention(epoch_rows(learning, "l", [0.4, 0.5, 0.7, 0.8]), [init, init, 0.3, 0.6], "wWWw"),
+            ),
             (recovered, "r", _attention(epoch_rows(recovered, "r", [0.4, 0.8, 0.4, 0.8]), [init, 0.6, 1 / 9, 0.5])),
-            (never, "n", _attention(epoch_rows(never, "n", [0.4, 0.4, 0.4, 0.4]), [1 / 9] * 4)),
+            # exactly uniform only while the where network was frozen: nothing shows it died
+            (frozen, "f", _attention(epoch_rows(frozen, "f", [0.4, 0.5, 0.4, 0.4]), [init, 0.3, 1 / 9, 1 / 9], "wWww")),
+            # dead from its first where epoch on, never having looked anywhere (no alpha before: NaN)
+            (at_start, "s", _attention(epoch_rows(at_start, "s", [0.4, 0.4, 0.4]), [math.nan, 1 / 9, 1 / 9], "wWW")),
         ]
     )
     flags = results.set_index("trial_id")
-    assert flags.loc["d", "collapsed_at"] == 3
-    assert flags[["collapsed_at"]].drop(index="d")["collapsed_at"].isna().all()  # learning, recovered, never left
+    assert flags.loc["d", "collapsed_at"] == 3 and flags.loc["d", "collapsed_after"] == 2
+    assert flags.loc["s", "collapsed_at"] == 2
+    assert flags.loc[["l", "r", "f"], "collapsed_at"].isna().all()
     evidence = flags.loc["d", "collapse_evidence"]
-    assert "alpha 1/9" in evidence and "from epoch 3 to 4" in evidence and "0.600 (epoch 2)" in evidence
-    assert "test acc 0.800 at epoch 2, 0.460 at the end" in evidence
+    assert "= 1/9 to within 1e-06, no mosaic with an alpha >= 0.5) from epoch 3 to 4" in evidence
+    assert "after a foreground alpha of 0.600 at epoch 2; test acc 0.800 at epoch 2, 0.460 at the end" in evidence
+    assert "after a foreground alpha" not in flags.loc["s", "collapse_evidence"]  # its only alpha before is NaN
     summary = aggregate.experiment_summary(results)
     findings = report_checks.findings(results, epochs, summary, [])
-    assert list(findings.collapsed_trials["trial_id"]) == ["d"]
+    assert sorted(findings.collapsed_trials["trial_id"]) == ["d", "s"]
     by_id = summary.set_index("experiment_id")
     assert by_id.loc["table1/5", "collapsed"] == 1 and by_id.loc["table1/4", "collapsed"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention collapsed"
     assert report_text.trial_flags(flags.loc["d"]) == "attention collapsed at epoch 3"
     assert report_text.trial_flags(flags.loc["l"]) == "-"
+
+
+def test_a_collapse_seen_only_at_phase_ends_is_dated_between_the_kept_epochs():
+    config = trial_config("table1/5", 0)
+    rows = _attention(epoch_rows(config, "d", [0.5, 0.8, 0.45]), [0.3, 0.6, 1 / 9], "wWW")
+    for row, epoch in zip(rows, (10, 20, 30)):
+        row["epoch"] = epoch
+    results, _ = results_of([(config, "d", rows)])
+    trial = results.iloc[0]
+    assert (trial["collapsed_at"], trial["collapsed_after"]) == (30, 20)
+    assert "from between epochs 21 and 30 to 30" in trial["collapse_evidence"]
+    assert report_text.trial_flags(trial) == "attention collapsed by epoch 30"
 
 
 def test_no_collapse_check_without_the_attention_columns():
