@@ -591,3 +591,41 @@ def test_slim_state_rounds_the_networks_weights_to_float16_only():
     assert slim["nets"]["where"]["big"].dtype == torch.float32 and slim["nets"]["what"]["count"].dtype == torch.int64
     assert slim["nets"]["what"]["empty"].dtype == torch.float32
     assert nets["where"]["w"].dtype == torch.float32  # the run's own state is not touched
+
+
+H200_THROUGHPUT = """device: NVIDIA H200; synthetic images; 5000 training + 1666 test mosaics per member and epoch
+precision pack groups train/s/member train/s/device speedup eval/s/device paper epoch GPU busy peak GiB
+unpacked     1      1          60523          60523    1.00        253404      0.54 s        -        -
+fp32         1      1          37144          37144    0.61        235431      0.85 s      65%      0.7
+fp32         4      1          13916          55663    0.92        237468      2.32 s      76%      0.8
+fp32        16      1          10419         166707    2.75        467239      3.22 s     186%      3.4
+tf32        16      1          12484         199750    3.30        603549      2.67 s     162%      5.1
+"""
+
+
+def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, capsys):
+    """benchmarks/gpu_plan.py on the H200's measured throughput (README, Benchmarks): it prices the published run of
+    rows 4 and 5 (a 422-s sweep, unpacked) within 10 %, prefers unpacked for 2 rows and a pack for 16."""
+    import gpu_plan
+
+    from search_spaces import get_space
+
+    unpacked, packs = gpu_plan.read_throughput(H200_THROUGHPUT, "fp32")
+    assert [m["n"] for m in packs] == [1, 4, 16] and unpacked["n"] == 1
+    assert gpu_plan.unpacked_s([320, 360], unpacked) == pytest.approx(422, rel=0.10)
+    rows = get_space("tables").trials("paper")
+    plans = gpu_plan.plan([r for r in rows if r["experiment"] in ("table1/4", "table1/5")], unpacked, packs, 460)
+    assert [p["rows"] for p in plans] == [["table1/4"], ["table1/4", "table1/5"]]
+    assert all(p["pack"] == "1" and p["fits"] for p in plans)
+    (everything,) = [p for p in gpu_plan.plan(rows, unpacked, packs, 1800) if len(p["rows"]) == 16]
+    assert everything["pack"] == "16" and everything["packed_s"] < everything["unpacked_s"] and not everything["fits"]
+    throughput = tmp_path / "throughput.txt"
+    throughput.write_text(H200_THROUGHPUT)
+    assert gpu_plan.main([str(throughput), "--window", "460", "--only", "table1/*", "--root", str(ROOT)]) == 0
+    out = capsys.readouterr().out
+    for folder in FOLDERS:  # the rows published already are left out
+        for experiment in pq.read_table(folder / "trials.parquet").column("experiment").to_pylist():
+            assert f"{experiment}," not in out.split("\n", 1)[1] and f"{experiment} " not in out.split("\n", 1)[1]
+    assert "fits" in out and "--only table1/" in out
+    throughput.write_text("no table here")
+    assert gpu_plan.main([str(throughput), "--window", "460"]) == 2

@@ -1,0 +1,128 @@
+"""Which paper-scale rows still to publish fit in a GPU call, from the throughput that gpu_probe.sh just measured.
+
+    python benchmarks/gpu_plan.py THROUGHPUT_TXT --window SECONDS [--space tables] [--only 'table1/*']
+                                  [--precision fp32]
+
+A lent GPU machine is held while this runs (README of results/published, "Adding a run"): it reads call 1's
+throughput.txt (benchmarks/gpu_throughput.py's table), leaves out the rows results/published/ already holds, sorts
+the rest by epochs and prints, for each epoch cut-off, the rows up to it and the seconds they take one unpacked
+trial after another and as one pack (Tune's overhead and the start included, below), with the `--only` and
+`--pack` to give gpu_session.sh: the last line marked `fits` is the run to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gpu_throughput import PAPER_TRAIN, paper_epoch_s  # noqa: E402
+
+from search_spaces import get_space  # noqa: E402
+
+TUNE_OVERHEAD = 1.10  # an unpacked paper trial ran 0.60 s an epoch through Tune against the benchmark's 0.54 (H200)
+# Seconds of the sweep outside the trials' epochs: Ray, CIFAR-10 and the final table once, a trial's process and
+# mosaics each (Table 1 rows 4 and 5 on the H200: a 422-s sweep of two trials with 398 s of trial time).
+SWEEP_START_S, TRIAL_START_S = 30.0, 3.0
+
+
+def read_throughput(text: str, precision: str) -> tuple[dict, list[dict]]:
+    """(unpacked, packs) measurements of gpu_throughput.py's table: seconds of training and evaluation per epoch of
+    the benchmark's size, per pack size, for one precision."""
+    size = re.search(r"(\d+) training \+ (\d+) test mosaics", text)
+    if size is None:
+        raise ValueError("not gpu_throughput.py output: no 'N training + M test mosaics' line")
+    n_train, n_test = int(size[1]), int(size[2])
+    unpacked, packs = None, []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 7 or not f[1].isdigit() or f[0] not in ("unpacked", precision):
+            continue
+        n, rate, evals = int(f[1]), float(f[3]), float(f[6])
+        m = {"n": n, "train_s": n_train / rate, "eval_s": n * n_test / evals, "n_train": n_train, "n_test": n_test}
+        if f[0] == "unpacked":
+            unpacked = m
+        else:
+            packs.append(m)
+    if unpacked is None or not packs:
+        raise ValueError(f"no unpacked line or no {precision} packs in the throughput table")
+    return unpacked, sorted(packs, key=lambda m: m["n"])
+
+
+def unpacked_s(epochs: list[int], unpacked: dict) -> float:
+    """One trial after another: every epoch, each trial's final clean pass and start."""
+    final = unpacked["eval_s"] / unpacked["n_test"] * PAPER_TRAIN
+    return SWEEP_START_S + sum(e * paper_epoch_s(unpacked) * TUNE_OVERHEAD + final + TRIAL_START_S for e in epochs)
+
+
+def packed_s(epochs: list[int], packs: list[dict]) -> float:
+    """One pack that shrinks as its members end, priced at the measured epoch time of its size (interpolated)."""
+    sizes, epoch_s = [m["n"] for m in packs], [paper_epoch_s(m) for m in packs]
+    per_member_final = float(np.interp(len(epochs), sizes, [m["eval_s"] / m["n_test"] / m["n"] for m in packs]))
+    total, done = SWEEP_START_S + TRIAL_START_S + len(epochs) * per_member_final * PAPER_TRAIN, 0
+    for j, end in enumerate(sorted(epochs)):
+        total += (end - done) * float(np.interp(len(epochs) - j, sizes, epoch_s)) * TUNE_OVERHEAD
+        done = end
+    return total
+
+
+def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> list[dict]:
+    """Per epoch cut-off: the rows up to it, both timings, the faster way and whether it fits in `window`."""
+    rows = sorted(rows, key=lambda r: (r["epochs"], r["experiment"]))
+    out = []
+    for cut in sorted({r["epochs"] for r in rows}):
+        chosen = [r for r in rows if r["epochs"] <= cut]
+        epochs = [r["epochs"] for r in chosen]
+        alone, pack = unpacked_s(epochs, unpacked), packed_s(epochs, packs)
+        best = min(alone, pack)
+        out.append(
+            {
+                "rows": [r["experiment"] for r in chosen],
+                "unpacked_s": alone,
+                "packed_s": pack,
+                "pack": "1" if alone <= pack else str(len(chosen)),
+                "fits": best <= window,
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("throughput", type=Path, help="throughput.txt of gpu_probe.sh (or gpu_throughput.py)")
+    parser.add_argument("--window", type=float, required=True, help="seconds the run may take (its --time-limit)")
+    parser.add_argument("--space", default="tables")
+    parser.add_argument("--only", default="*", help="comma-separated label patterns, as run's --only")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1], help="repository root")
+    args = parser.parse_args(argv)
+    try:
+        unpacked, packs = read_throughput(args.throughput.read_text(), args.precision)
+    except (OSError, ValueError) as exc:
+        print(f"gpu_plan: error: {exc}", file=sys.stderr)
+        return 2
+    from orchestrator.published import published_summary
+
+    done = set()
+    if (args.root / "results" / "published").is_dir():
+        _, summary = published_summary(args.root)
+        done = set(summary.loc[summary["seeds"] > 0, "experiment"]) if not summary.empty else set()
+    space = get_space(args.space).subset(args.only.split(","))
+    rows = [r for r in space.trials("paper") if r["experiment"] not in done]
+    print(f"published already: {', '.join(sorted(done)) or 'nothing'}; window {args.window:.0f} s")
+    for p in plan(rows, unpacked, packs, args.window):
+        mark = "fits" if p["fits"] else "    "
+        print(
+            f"{mark} {len(p['rows']):2d} rows: unpacked {p['unpacked_s']:5.0f} s, packed {p['packed_s']:5.0f} s  "
+            f"--only {','.join(p['rows'])} --pack {p['pack']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
