@@ -410,3 +410,20 @@ def test_an_unfinished_run_says_what_finishes_each_trial(tmp_path, capsys):
     with pytest.raises(RunFailed) as diverged:
         print_final_table(writer, writer.storage, go_on, 1.0)
     assert "--resume" not in str(diverged.value) and "1 diverged" in str(diverged.value)
+
+
+def test_final_table_gives_the_clean_pass_train_accuracy_of_a_finished_trial(tmp_path, capsys):
+    from test_report import epoch_rows, trial_config
+
+    from orchestrator.results import ResultsWriter
+    from orchestrator.sweep import print_final_table
+
+    writer = ResultsWriter(RunStorage(str(tmp_path / "mine")), "mine")
+    for trial_id, label, final in (("f", "table1/1", 0.9), ("g", "table1/2", None)):
+        for row in epoch_rows(trial_config(label, 0), trial_id, [0.3, 0.6], final_train=final):
+            writer.add_epoch(trial_id, row)
+        writer.set_trial(trial_id, trial_config(label, 0), "TERMINATED" if final else "RUNNING")
+    print_final_table(writer, writer.storage, "--resume --name mine", 1.0, check=False)
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if "table1/" in line}
+    assert lines["table1/1"][5:7] == ["0.900", "0.600"]  # the clean pass, not the running 0.700
+    assert lines["table1/2"][5:7] == ["0.700", "0.600"]  # no clean pass yet: the running accuracy

@@ -413,6 +413,26 @@ def test_row6_note_quotes_the_committed_data():
     assert f"0.86, is far below ours ({last['final_train_acc']:.3f})" in note
 
 
+def test_row2_note_quotes_the_committed_data():
+    folder = ROOT / PUBLISHED / "table1-row2-paper-cpu"
+    if not folder.is_dir():
+        pytest.skip("row 2 is not published")
+    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    row2 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
+    last = row2.loc[200]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.94 / 0.79); test "
+        f"FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
+        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
+    )
+    assert row2["test_acc"].idxmax() == 190 and (row2.loc[190, "phase"], last["phase"]) == ("what", "where")
+    assert (
+        f"rose to {row2.loc[190, 'test_acc']:.3f} at the end of the last what phase (epoch 190) and the last where "
+        f"phase took it back to {last['test_acc']:.3f}, its foreground alpha from {row2.loc[190, 'test_fg_alpha']:.3f} "
+        f"to {last['test_fg_alpha']:.3f}" in note
+    )
+
+
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
 
 
