@@ -337,12 +337,30 @@ def test_phase_ends_keep_each_phase_end_and_every_trial_last_epoch():
     ]
 
 
+def _note() -> str:
+    """results/published/README.md on one line, whatever the wrapping."""
+    return " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+
+
+def _headline(last: pd.Series, published: str) -> str:
+    return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
+
+
+def _final_line(last: pd.Series, published: str) -> str:
+    """A note's first line: the final numbers of a row, its focus outcomes and attention."""
+    return (
+        f"{_headline(last, published)}; test FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF "
+        f"{last['test_ftpf']:.3f}, FFPF {last['test_ffpf']:.3f}; mean alpha on the foreground tile "
+        f"{last['test_fg_alpha']:.3f}"
+    )
+
+
 def test_row_notes_quote_the_committed_data():
     """The hand-written note on Table 1 row 3 (results/published/README.md) quotes its run's phase ends exactly."""
     folder = ROOT / PUBLISHED / "table1-row3-paper-cpu"
     if not folder.is_dir():
         pytest.skip("row 3 is not published")
-    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())  # one line, whatever the wrapping
+    note = _note()
     row3 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
     row1 = pq.read_table(ROOT / PUBLISHED / "table1-row1-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
     row1 = row1.set_index("epoch")
@@ -361,9 +379,7 @@ def test_row_notes_quote_the_committed_data():
     )
     last = row3.loc[280]
     assert (last["test_alpha_ge_half"], last["phase"]) == (0.0, "where")
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43)" in note
-    )
+    assert _headline(last, "0.97 / 0.43") in note
 
 
 def test_row6_note_quotes_the_committed_data():
@@ -371,7 +387,7 @@ def test_row6_note_quotes_the_committed_data():
     folder = ROOT / PUBLISHED / "table1-row6-paper-cpu"
     if not folder.is_dir():
         pytest.skip("row 6 is not published")
-    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    note = _note()
     row6 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
     assert row6.index.tolist() == list(range(1, 501))
 
@@ -379,11 +395,7 @@ def test_row6_note_quotes_the_committed_data():
         return f"{row6.loc[epoch, column]:.3f}"
 
     last = row6.loc[500]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.86 / 0.41); test "
-        f"FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
-        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
-    )
+    assert _final_line(last, "0.86 / 0.41") in note
     assert (
         f"from uniform ({at(50, 'test_fg_alpha')} at epoch 50) to {at(100, 'test_fg_alpha')} and the test accuracy "
         f"from {at(50, 'test_acc')} to {at(100, 'test_acc')} (epoch 100)" in note
@@ -417,14 +429,10 @@ def test_row2_note_quotes_the_committed_data():
     folder = ROOT / PUBLISHED / "table1-row2-paper-cpu"
     if not folder.is_dir():
         pytest.skip("row 2 is not published")
-    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    note = _note()
     row2 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
     last = row2.loc[200]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.94 / 0.79); test "
-        f"FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
-        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
-    )
+    assert _final_line(last, "0.94 / 0.79") in note
     assert row2["test_acc"].idxmax() == 190 and (row2.loc[190, "phase"], last["phase"]) == ("what", "where")
     assert (
         f"rose to {row2.loc[190, 'test_acc']:.3f} at the end of the last what phase (epoch 190) and the last where "
@@ -445,21 +453,13 @@ def _rows_4_5() -> tuple[pd.DataFrame, pd.DataFrame]:
     return row4, row5
 
 
-def _headline(last: pd.Series, published: str) -> str:
-    return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
-
-
 def test_rows_4_and_5_notes_quote_the_committed_data():
     """The notes on Table 1 rows 4 and 5 quote their run's epochs (all committed: --every-epoch) exactly."""
-    note = " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    note = _note()
     row4, row5 = _rows_4_5()
     row3 = pq.read_table(ROOT / PUBLISHED / "table1-row3-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
     last = row4.loc[320]
-    assert (
-        f"{_headline(last, '0.97 / 0.79')}; test FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF "
-        f"{last['test_ftpf']:.3f}, FFPF {last['test_ffpf']:.3f}; mean alpha on the foreground tile "
-        f"{last['test_fg_alpha']:.3f}" in note
-    )
+    assert _final_line(last, "0.97 / 0.79") in note
     row3_40 = row3.set_index("epoch").loc[40, "test_fg_alpha"]
     assert (
         f"the mean foreground alpha is {row4.loc[40, 'test_fg_alpha']:.3f} after the first where phase (epoch 40; "
