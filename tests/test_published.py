@@ -342,6 +342,15 @@ def _note() -> str:
     return " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
 
 
+def _row_epochs(folder: str, experiment: str) -> pd.DataFrame:
+    """The committed epochs of one Table 1 row of a published run, by epoch (skips when the run is not published)."""
+    path = ROOT / PUBLISHED / folder / "epochs" / EPOCHS_FILE
+    if not path.is_file():
+        pytest.skip(f"{folder} is not published")
+    epochs = pq.read_table(path).to_pandas()
+    return epochs[epochs["experiment"] == experiment].set_index("epoch")
+
+
 def _headline(last: pd.Series, published: str) -> str:
     return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
 
@@ -357,13 +366,9 @@ def _final_line(last: pd.Series, published: str) -> str:
 
 def test_row_notes_quote_the_committed_data():
     """The hand-written note on Table 1 row 3 (results/published/README.md) quotes its run's phase ends exactly."""
-    folder = ROOT / PUBLISHED / "table1-row3-paper-cpu"
-    if not folder.is_dir():
-        pytest.skip("row 3 is not published")
     note = _note()
-    row3 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
-    row1 = pq.read_table(ROOT / PUBLISHED / "table1-row1-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
-    row1 = row1.set_index("epoch")
+    row3 = _row_epochs("table1-row3-paper-cpu", "table1/3")
+    row1 = _row_epochs("table1-row1-paper-cpu", "table1/1")
     alpha = [f"{row3.loc[e, 'test_fg_alpha']:.3f}" for e in (40, 80, 120, 280)]
     assert (
         f"the mean foreground alpha is {alpha[0]} after the first where phase (epoch 40), {alpha[1]} after the second "
@@ -384,11 +389,8 @@ def test_row_notes_quote_the_committed_data():
 
 def test_row6_note_quotes_the_committed_data():
     """The note on Table 1 row 6 quotes its run's epochs (all committed: --every-epoch) exactly."""
-    folder = ROOT / PUBLISHED / "table1-row6-paper-cpu"
-    if not folder.is_dir():
-        pytest.skip("row 6 is not published")
     note = _note()
-    row6 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
+    row6 = _row_epochs("table1-row6-paper-cpu", "table1/6")
     assert row6.index.tolist() == list(range(1, 501))
 
     def at(epoch, column):
@@ -426,11 +428,8 @@ def test_row6_note_quotes_the_committed_data():
 
 
 def test_row2_note_quotes_the_committed_data():
-    folder = ROOT / PUBLISHED / "table1-row2-paper-cpu"
-    if not folder.is_dir():
-        pytest.skip("row 2 is not published")
     note = _note()
-    row2 = pq.read_table(folder / "epochs" / EPOCHS_FILE).to_pandas().set_index("epoch")
+    row2 = _row_epochs("table1-row2-paper-cpu", "table1/2")
     last = row2.loc[200]
     assert _final_line(last, "0.94 / 0.79") in note
     assert row2["test_acc"].idxmax() == 190 and (row2.loc[190, "phase"], last["phase"]) == ("what", "where")
@@ -445,10 +444,7 @@ ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
 
 
 def _rows_4_5() -> tuple[pd.DataFrame, pd.DataFrame]:
-    if not ROWS_4_5.is_dir():
-        pytest.skip("rows 4 and 5 are not published")
-    epochs = pq.read_table(ROWS_4_5 / "epochs" / EPOCHS_FILE).to_pandas()
-    row4, row5 = (epochs[epochs["experiment"] == f"table1/{n}"].set_index("epoch") for n in (4, 5))
+    row4, row5 = (_row_epochs(ROWS_4_5.name, f"table1/{n}") for n in (4, 5))
     assert row4.index.tolist() == list(range(1, 321)) and row5.index.tolist() == list(range(1, 361))
     return row4, row5
 
@@ -457,10 +453,10 @@ def test_rows_4_and_5_notes_quote_the_committed_data():
     """The notes on Table 1 rows 4 and 5 quote their run's epochs (all committed: --every-epoch) exactly."""
     note = _note()
     row4, row5 = _rows_4_5()
-    row3 = pq.read_table(ROOT / PUBLISHED / "table1-row3-paper-cpu" / "epochs" / EPOCHS_FILE).to_pandas()
+    row3 = _row_epochs("table1-row3-paper-cpu", "table1/3")
     last = row4.loc[320]
     assert _final_line(last, "0.97 / 0.79") in note
-    row3_40 = row3.set_index("epoch").loc[40, "test_fg_alpha"]
+    row3_40 = row3.loc[40, "test_fg_alpha"]
     assert (
         f"the mean foreground alpha is {row4.loc[40, 'test_fg_alpha']:.3f} after the first where phase (epoch 40; "
         f"row 3: {row3_40:.3f}) and {row4.loc[80, 'test_fg_alpha']:.3f} after the second (80)" in note
