@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gpu_throughput import PAPER_TRAIN, paper_epoch_s  # noqa: E402
+from gpu_throughput import final_pass_s, paper_epoch_s, shrinking_pack_s  # noqa: E402
 
 from search_spaces import get_space  # noqa: E402
 
@@ -56,19 +56,16 @@ def read_throughput(text: str, precision: str) -> tuple[dict, list[dict]]:
 
 def unpacked_s(epochs: list[int], unpacked: dict) -> float:
     """One trial after another: every epoch, each trial's final clean pass and start."""
-    final = unpacked["eval_s"] / unpacked["n_test"] * PAPER_TRAIN
-    return SWEEP_START_S + sum(e * paper_epoch_s(unpacked) * TUNE_OVERHEAD + final + TRIAL_START_S for e in epochs)
+    per_trial = final_pass_s(unpacked) + TRIAL_START_S
+    return SWEEP_START_S + sum(e * paper_epoch_s(unpacked) * TUNE_OVERHEAD + per_trial for e in epochs)
 
 
 def packed_s(epochs: list[int], packs: list[dict]) -> float:
     """One pack that shrinks as its members end, priced at the measured epoch time of its size (interpolated)."""
     sizes, epoch_s = [m["n"] for m in packs], [paper_epoch_s(m) for m in packs]
-    per_member_final = float(np.interp(len(epochs), sizes, [m["eval_s"] / m["n_test"] / m["n"] for m in packs]))
-    total, done = SWEEP_START_S + TRIAL_START_S + len(epochs) * per_member_final * PAPER_TRAIN, 0
-    for j, end in enumerate(sorted(epochs)):
-        total += (end - done) * float(np.interp(len(epochs) - j, sizes, epoch_s)) * TUNE_OVERHEAD
-        done = end
-    return total
+    final = float(np.interp(len(epochs), sizes, [final_pass_s(m) for m in packs]))
+    pack_epoch = lambda k: float(np.interp(k, sizes, epoch_s)) * TUNE_OVERHEAD  # noqa: E731
+    return SWEEP_START_S + TRIAL_START_S + len(epochs) * final + shrinking_pack_s(epochs, pack_epoch)
 
 
 def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> list[dict]:

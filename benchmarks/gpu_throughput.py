@@ -123,23 +123,35 @@ def paper_epoch_s(m: dict) -> float:
     return m["train_s"] * PAPER_TRAIN / m["n_train"] + m["eval_s"] * PAPER_TEST / m["n_test"]
 
 
+def final_pass_s(m: dict) -> float:
+    """Seconds of one member's final clean pass over its paper-scale training mosaics, at m's evaluation rate."""
+    return m["eval_s"] / m["n_test"] / m["n"] * PAPER_TRAIN
+
+
+def shrinking_pack_s(ends: list[int], pack_epoch) -> float:
+    """Seconds of a pack whose members end after `ends` epochs: between two ends it has one member fewer, and an
+    epoch of k members costs pack_epoch(k)."""
+    total, done = 0.0, 0
+    for j, end in enumerate(sorted(ends)):
+        total += (end - done) * pack_epoch(len(ends) - j)
+        done = end
+    return total
+
+
 def project(space: str, measured: list[dict], unpacked: dict) -> tuple[int, int, float, float, int]:
     """(trials, epochs, unpacked seconds, packed seconds, packs) for a space at paper scale on one device."""
     configs = [TrainConfig.from_flat(t) for t in get_space(space).trials("paper")]
     sizes = [m["n"] for m in measured]
     epoch_s = [paper_epoch_s(m) for m in measured]
-    final_per_member = [m["eval_s"] / m["n_test"] / m["n"] * PAPER_TRAIN for m in measured]
+    final_per_member = [final_pass_s(m) for m in measured]
     pack_epoch = lambda k: float(np.interp(k, sizes, epoch_s))  # noqa: E731
     packs = plan_packs(configs, max(sizes))
     packed = 0.0
     for pack in packs:
-        done, ends = 0, sorted(configs[i].schedule.epochs for i in pack)
-        for j, end in enumerate(ends):  # between two members' ends the pack has len(pack) - j members
-            packed += (end - done) * pack_epoch(len(pack) - j)
-            done = end
+        packed += shrinking_pack_s([configs[i].schedule.epochs for i in pack], pack_epoch)
         packed += len(pack) * float(np.interp(len(pack), sizes, final_per_member))
     epochs = sum(c.schedule.epochs for c in configs)
-    unpacked_s = epochs * paper_epoch_s(unpacked) + len(configs) * unpacked["eval_s"] / unpacked["n_test"] * PAPER_TRAIN
+    unpacked_s = epochs * paper_epoch_s(unpacked) + len(configs) * final_pass_s(unpacked)
     return len(configs), epochs, unpacked_s, packed, len(packs)
 
 

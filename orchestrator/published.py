@@ -28,7 +28,7 @@ from .aggregate import (
     once_per_pack,
     trial_results,
 )
-from .report_checks import collapse_checks
+from .report_checks import collapse_checks, collapse_window
 from .report_text import file_stems
 from .results import read_runs
 
@@ -129,9 +129,8 @@ def _collapse_epochs(trials: pd.DataFrame) -> list[str]:
     phase ends only."""
     out = []
     for _, t in trials.sort_values("collapsed_at").iterrows():
-        at, after = int(t["collapsed_at"]), t["collapsed_after"]
-        dense = pd.isna(after) or int(after) == at - 1
-        out.append(f"at epoch {at}" if dense else f"between epochs {int(after) + 1} and {at}")
+        first, at = collapse_window(int(t["collapsed_at"]), t["collapsed_after"])
+        out.append(f"at epoch {at}" if first == at else f"between epochs {first} and {at}")
     return out
 
 
@@ -141,7 +140,7 @@ def _collapse(row) -> str:
     if not isinstance(epochs, list) or not epochs:
         return ""
     seeds = int(row["seeds"])
-    when = epochs[0] if len(epochs) == 1 else "; ".join(epochs)
+    when = "; ".join(epochs)
     share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
     return (
         f" The attention collapsed to uniform {when} and stayed{share}: the where network stopped telling the "

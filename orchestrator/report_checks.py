@@ -186,6 +186,12 @@ def collapse_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame
     return out.astype({"collapsed_at": "Int64", "collapsed_after": "Int64", "collapse_evidence": str})
 
 
+def collapse_window(at: int, after) -> tuple[int, int]:
+    """The epochs a collapse recorded at epoch `at` may have come at: (after + 1, at) when the recorded epoch before
+    it, `after`, is further back (a copy with phase ends only); (at, at) when it is the epoch before or none."""
+    return (int(after) + 1, at) if pd.notna(after) and int(after) < at - 1 else (at, at)
+
+
 def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
     grid = trial.get("grid")
     tiles = int(grid) ** 2 if pd.notna(grid) else 9
@@ -199,10 +205,11 @@ def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
         return None
     epoch, end = int(tail["epoch"].iloc[0]), tail.iloc[-1]
     after = int(before["epoch"].iloc[-1]) if len(before) else None
+    first, _ = collapse_window(epoch, after)
     if after is None:
         when = f"from its first recorded epoch ({epoch})"
     else:
-        when = f"from epoch {epoch}" if after == epoch - 1 else f"from between epochs {after + 1} and {epoch}"
+        when = f"from epoch {epoch}" if first == epoch else f"from between epochs {first} and {epoch}"
     evidence = (
         f"test attention uniform (mean foreground alpha {end['test_fg_alpha']:.6f} = 1/{tiles} to within "
         f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5) {when} to {int(end['epoch'])}"

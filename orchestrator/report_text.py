@@ -6,7 +6,6 @@ Both documents show the same tables, built once here as frames of strings (`*_ta
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ from .report_checks import (
     Findings,
     SampledGroup,
     change_text,
+    collapse_window,
     format_setting,
     precision_text,
     trial_name,
@@ -273,10 +273,10 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def trial_flags(trial: pd.Series) -> str:
     flags = ["never left chance"] if trial.get("never_left_chance") is True else []
-    if pd.notna(trial.get("collapsed_at", math.nan)):
-        at, after = int(trial["collapsed_at"]), trial.get("collapsed_after")
-        sparse = pd.notna(after) and int(after) < at - 1
-        flags.append(f"attention collapsed {f'by epoch {at}' if sparse else f'at epoch {at}'}")
+    if pd.notna(trial.get("collapsed_at")):
+        at = int(trial["collapsed_at"])
+        first, _ = collapse_window(at, trial.get("collapsed_after"))
+        flags.append(f"attention collapsed {f'at epoch {at}' if first == at else f'by epoch {at}'}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
