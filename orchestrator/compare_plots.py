@@ -7,6 +7,7 @@ so that `plots.Drawer` can draw it in a worker process. Accuracy axes carry the 
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from .plots import chance_line, new_figure, save_figure
 
 TWO_SD = 2.0  # error bars of final accuracies: ±2 sample sd over seeds
 WHAT_FIRST, WHERE_FIRST, PUBLISHED = "tab:blue", "tab:orange", "black"
+PUBLISHED_TITLE_WIDTH = 80  # characters of a title line that fit the 6.8-inch comparison figure
 
 
 def _colours(n: int) -> list:
@@ -81,7 +83,7 @@ def published_plot(summary: pd.DataFrame, path: Path, title: str, chance) -> Non
     ax.set_aspect("equal")
     ax.set_xlabel("published final test accuracy")
     ax.set_ylabel("our final test accuracy")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(textwrap.fill(title, PUBLISHED_TITLE_WIDTH), fontsize=10)  # a title names every run: wrap it
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # every figure gets its own Agg canvas: no display
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from PIL import Image
 
 from trainables.metrics import FOCUS
 
@@ -57,8 +58,14 @@ def new_figure(width: float = 7.0, height: float = 4.2, ncols: int = 1):
 
 
 def save_figure(fig: Figure, path: Path) -> None:
+    """Write `fig` as a 256-colour palette PNG: a third of the bytes of matplotlib's RGBA PNG (an attention picture
+    80 KB instead of 260; the published report has a 3 MB budget), with no visible loss at this DPI (the figures
+    are opaque, and a curve plot has few colours)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, format="png")
+    canvas = fig.canvas
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, format="png", optimize=True)
 
 
 def _shade_phases(ax, curves: pd.DataFrame) -> list[Patch]:

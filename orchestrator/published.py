@@ -29,6 +29,7 @@ from .aggregate import (
     trial_results,
 )
 from .report_checks import collapse_checks, collapse_window
+from .report_figures import ORDERS_FIGURE, PUBLISHED_FIGURE
 from .report_text import file_stems
 from .results import read_runs
 
@@ -148,31 +149,58 @@ def _collapse(row) -> str:
     )
 
 
+def _row(summary: pd.DataFrame, label: str):
+    """The summary row of experiment `label`, or None when it has not run."""
+    match = summary[summary["experiment"] == label] if not summary.empty else summary
+    return match.iloc[0] if len(match) else None
+
+
+def _order_effect(where_first, what_first) -> str:
+    """'where first − what first = ...': a Table 2 row against Table 1's row of the same settings, both ours (the
+    write-up has no Table 2 to compare with)."""
+    n_where, n_what = int(where_first["seeds"]), int(what_first["seeds"])
+    seeds = f"{n_where} seed each" if n_where == n_what == 1 else f"{n_where} and {n_what} seeds"
+    return (
+        f"where first − what first (Table 1's row, ours) = "
+        f"{format_diff(where_first['test_acc_mean'] - what_first['test_acc_mean'])} test, "
+        f"{format_diff(where_first['train_acc_mean'] - what_first['train_acc_mean'])} train ({seeds})"
+    )
+
+
 def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The markdown table of one space (every row, run or not) and its verdict lines."""
+    """The markdown table of one space (every row, run or not) and its verdict lines. Table 2 has no published
+    numbers: its rows stand beside Table 1's row of the same settings (ours), the other training order."""
     published = space == "table1"
     head = ["exp", "total epochs", "k", "what lr", "where lr", "train acc (ours)"]
-    head += ["train acc (published)", "test acc (ours)", "test acc (published)"] if published else ["test acc (ours)"]
+    if published:
+        head += ["train acc (published)", "test acc (ours)", "test acc (published)"]
+    else:
+        head += ["test acc (ours)", "test acc, what first (Table 1, ours)"]
     lines = ["| " + " | ".join(head + ["seeds"]) + " |", "|" + "---|" * (len(head) + 1)]
     verdicts = []
     for exp in get_space(space).experiments:
         v, ref = exp.values, exp.reference
         number = exp.label.split("/")[-1]
-        match = summary[summary["experiment"] == exp.label] if not summary.empty else summary
-        row = match.iloc[0] if len(match) else None
+        row = _row(summary, exp.label)
         seeds = int(row["seeds"]) if row is not None else 0
         absent = "not run yet" if row is None else "no finished seed yet"
         train = _cell(row, "train_acc") if seeds else absent
         test = _cell(row, "test_acc") if seeds else absent
         cells = [number, str(v["epochs"]), str(v["k"]), f"{v['what_lr']:g}", f"{v['where_lr']:g}", train]
-        cells += [f"{ref.train_acc:.2f}", test, f"{ref.test_acc:.2f}"] if published else [test]
+        other = None if published else _row(summary, f"table1/{number}")
+        other = other if other is not None and int(other["seeds"]) else None
+        if published:
+            cells += [f"{ref.train_acc:.2f}", test, f"{ref.test_acc:.2f}"]
+        else:
+            cells += [test, _cell(other, "test_acc") if other is not None else "not run yet"]
         note = "" if row is None or not row["not_finished"] else f" ({int(row['not_finished'])} not finished)"
         lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
         if seeds and published:
             verdict = _verdict(row, ref.train_acc, ref.test_acc)
             verdicts.append(f"- row {number}: {verdict}. Measured: {_focus(row)}.{_collapse(row)}")
         elif seeds:
-            verdicts.append(f"- row {number}: {_focus(row)}.{_collapse(row)}")
+            order = f"{_order_effect(row, other)}. Measured: " if other is not None else ""
+            verdicts.append(f"- row {number}: {order}{_focus(row)}.{_collapse(row)}")
         elif published:
             verdicts.append(f"- row {number}: {absent} (paper scale needs a GPU).")
     return lines, verdicts
@@ -227,7 +255,8 @@ def results_section(root: Path) -> str:
                 "Verdict per row (is the published value inside our mean ± 2 sd?), and where our test accuracy "
                 "comes from:"
                 if space == "table1"
-                else "Where the test accuracy comes from:"
+                else "Where first against what first (the same settings in Table 1), and where the test accuracy "
+                "comes from:"
             )
             out += [intro, "", *verdicts, ""]
             if space == "table1":
@@ -241,9 +270,20 @@ def results_section(root: Path) -> str:
 def _figures(root: Path, results: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     """The comparison figure and the attention picture of the row whose best seed scores highest."""
     out = []
-    comparison = REPORT / "plots" / "comparison_test_acc.png"
+    comparison = REPORT / PUBLISHED_FIGURE
     if (root / comparison).is_file():
         out += ["### Figures", "", f"![final test accuracy per row, ours vs published]({comparison.as_posix()})", ""]
+    orders = REPORT / ORDERS_FIGURE.format(family="table")  # drawn once a row has run in both tables
+    if out and (root / orders).is_file():
+        out += [
+            *_para(
+                "The rows run in both orders, side by side: final test accuracy and FTPT, what network first (Table "
+                "1) against where network first (Table 2), the published value on Table 1's bars."
+            ),
+            "",
+            f"![Table 1 vs Table 2, same settings]({orders.as_posix()})",
+            "",
+        ]
     if not summary.empty:
         stems = file_stems(summary["experiment_id"])  # the report's file names
         best = best_trials(results).sort_values("test_acc", ascending=False, kind="stable")

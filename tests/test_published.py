@@ -21,12 +21,14 @@ from orchestrator.published import (
     END,
     PUBLISHED,
     START,
+    TABLES,
     _verdict,
     current_section,
     replace_section,
     results_section,
     run_folders,
 )
+from orchestrator.report_figures import ORDERS_FIGURE
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_final_state, read_runs
 from orchestrator.storage import RunStorage
 
@@ -217,6 +219,17 @@ def test_committed_results_fit_the_budget():
     assert total < BUDGET_BYTES, f"results/published holds {total:,} bytes, over the {BUDGET_BYTES:,} budget"
 
 
+def test_the_orders_figure_is_committed_and_shown_once_a_row_ran_in_both_tables():
+    trials = pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+    rows = {t: set(trials.loc[trials["experiment"].str.startswith(f"{t}/"), "experiment"].str[7:]) for t in TABLES}
+    both = bool(rows["table1"] & rows["table2"])
+    figure = f"report/{ORDERS_FIGURE.format(family='table')}"
+    names = {f.relative_to(ROOT / PUBLISHED).as_posix() for f in _tracked_files()}
+    assert (figure in names) == both, (figure, sorted(rows["table2"]))
+    section = current_section((ROOT / "README.md").read_text())
+    assert (f"]({PUBLISHED.as_posix()}/{figure})" in section) == both
+
+
 def test_readme_section_is_what_the_generator_writes():
     readme = (ROOT / "README.md").read_text()
     assert readme.count(START) == 1 and readme.count(END) == 1
@@ -255,8 +268,13 @@ def test_readme_numbers_equal_the_parquet():
                 if len(mine) > 1:
                     expected += f" ± {mine[column].std(ddof=1):.3f}"
                 assert cells[name].startswith(expected), (table, number, name, cells[name], expected)
+            what_first = done[done["experiment"] == f"table1/{number}"]
+            if table == "table2":  # beside Table 1's row of the same settings
+                cell = cells["test acc, what first (Table 1, ours)"]
+                expected = f"{what_first['test_acc'].mean():.3f}" if len(what_first) else "not run yet"
+                assert cell.startswith(expected), (number, cell, expected)
             if not mine.empty:
-                _assert_focus_line(table, number, mine)
+                _assert_focus_line(table, number, mine, what_first)
     # the row published so far, by value: Table 1 row 1 at paper scale, seed 0
     row1 = done[(done["experiment"] == "table1/1") & (done["seed"] == 0)]
     assert round(float(row1["test_acc"].iloc[0]), 3) == 0.839
@@ -284,11 +302,18 @@ def test_readme_trial_times_are_the_last_epochs_time_total_s():
         assert f"| {seconds:,.0f} s ({seconds / 3600:.1f} h) |" in line, (folder.name, line)
 
 
-def _assert_focus_line(table: str, number: str, mine: pd.DataFrame) -> None:
-    """The row's "where the test accuracy comes from" line holds the means of its trials' focus outcomes."""
+def _assert_focus_line(table: str, number: str, mine: pd.DataFrame, what_first: pd.DataFrame) -> None:
+    """The row's "where the test accuracy comes from" line holds the means of its trials' focus outcomes; a Table 2
+    row's, the difference of its means from those of Table 1's row (what first) when that has run."""
     section = current_section((ROOT / "README.md").read_text())
     block = section.split("### Table 1" if table == "table1" else "### Table 2", 1)[1].split("###", 1)[0]
     (line,) = [ln for ln in block.splitlines() if ln.startswith(f"- row {number}: ")]
+    if table == "table2" and len(what_first):
+        test = mine["test_acc"].mean() - what_first["test_acc"].mean()
+        train = mine["final_train_acc"].mean() - what_first["final_train_acc"].mean()
+        assert line.startswith(
+            f"- row {number}: where first − what first (Table 1's row, ours) = {test:+.3f} test, {train:+.3f} train "
+        ), (number, line)
     ftpt, ffpt, ftpf, ffpf = (mine[f"test_{f}"].mean() for f in ("ftpt", "ffpt", "ftpf", "ffpf"))
     expected = (
         f"test accuracy {ftpt + ffpt:.3f} = FTPT {ftpt:.3f} + FFPT {ffpt:.3f}: attention on the foreground tile in "
@@ -438,6 +463,49 @@ def test_row2_note_quotes_the_committed_data():
         f"phase took it back to {last['test_acc']:.3f}, its foreground alpha from {row2.loc[190, 'test_fg_alpha']:.3f} "
         f"to {last['test_fg_alpha']:.3f}" in note
     )
+
+
+def test_table2_row1_note_quotes_the_committed_data():
+    """The note on Table 2 row 1 (where first) quotes its every-epoch data and Table 1 row 1's phase ends exactly."""
+    note = _note()
+    where = _row_epochs("table2-row1-paper-cpu", "table2/1")
+    what = _row_epochs("table1-row1-paper-cpu", "table1/1")
+    assert where.index.tolist() == list(range(1, 181))
+
+    def at(rows, epoch, column):
+        return f"{rows.loc[epoch, column]:.3f}"
+
+    last, other = where.loc[180], what.loc[180]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 1, ours: "
+        f"{other['final_train_acc']:.3f} / {other['test_acc']:.3f}; the write-up has no Table 2); test FTPT "
+        f"{last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
+        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
+    )
+    assert (where.loc[1:5, "phase"] == "where").all()
+    for column in ("train_loss", "test_acc", "test_fg_alpha"):  # "changes nothing we measure to three decimals"
+        assert at(where, 1, column) == at(where, 5, column), column
+    assert (
+        f"running train loss {at(where, 1, 'train_loss')} and test accuracy {at(where, 1, 'test_acc')} at epochs 1 "
+        f"and 5, mean foreground alpha {at(where, 5, 'test_fg_alpha')} (uniform)" in note
+    )
+    first = where.index[where["test_fg_alpha"] > 0.112].min()
+    assert first in range(31, 36) and (where.loc[31:35, "phase"] == "where").all()  # the fourth where phase
+    first_what = what.index[what["test_fg_alpha"] > 0.112].min()  # phase ends only: epochs 5, 10, ...
+    assert first_what == 30 and what.loc[30, "phase"] == "where" and what.loc[25, "phase"] == "what"
+    assert (where.loc[41:45, "phase"] == "where").all() and (what.loc[40, "phase"]) == "where"
+    assert (
+        f"first exceeds 0.112 at epoch {first}, in its fourth where phase (row 1: in its third, epochs 26-30, whose "
+        f"end is committed) and is {at(where, 45, 'test_fg_alpha')} at the end of the fifth where phase (epoch 45; "
+        f"row 1: {at(what, 40, 'test_fg_alpha')} at the end of its fourth" in note
+    )
+    best, best_what = where["test_acc"].idxmax(), what["test_acc"].idxmax()
+    assert (
+        f"({last['test_acc']:.3f} against {other['test_acc']:.3f}; highest {at(where, best, 'test_acc')} at epoch "
+        f"{best}, row 1's {at(what, best_what, 'test_acc')} at {best_what})" in note
+    )
+    assert (where.loc[176:180, "phase"] == "what").all() and what.loc[180, "phase"] == "where"
+    assert f"fell from {at(what, 175, 'train_acc')} (epoch 175) to {at(what, 180, 'train_acc')} (180)" in note
 
 
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"

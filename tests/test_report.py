@@ -358,9 +358,12 @@ def table_with(tables: list[pd.DataFrame], column: str) -> pd.DataFrame:
 
 def assert_png(path: Path):
     import matplotlib.image
+    from PIL import Image
 
     data = path.read_bytes()
     assert data[:8] == PNG_MAGIC and len(data) > 5000, path
+    with Image.open(path) as image:
+        assert image.mode == "P", (path, image.mode)  # plots.save_figure: 256-colour palette, a third of RGBA's bytes
     pixels = matplotlib.image.imread(path)
     assert pixels.shape[0] > 200 and pixels.shape[1] > 300 and pixels.std() > 0.01, path
 
