@@ -16,11 +16,14 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   redraw their attention pictures: rounded, they score the trial's final test accuracy to within 0.002 (tested on
   every committed state where CIFAR-10 is present).
 
+Everything tracked under results/published/ stays under BUDGET_BYTES (its README, "Size budget": the checkout
+travels with every GPU call): a copy that would take it over is refused, with what to leave out.
+
 The copy is deterministic: publishing the same run twice gives the same bytes (with the same pyarrow and torch).
 One line and exit 2 when the run is not at paper scale or changed a paper setting (a space file, --set; the
 precision or dtype may differ), has no finished trial or a trial that has not ended
-(a run stopped by --time-limit: finish it with --resume first, so it is published once), or the destination exists
-(a published run is never overwritten).
+(a run stopped by --time-limit: finish it with --resume first, so it is published once), the destination exists
+(a published run is never overwritten), or the copy would take results/published over its budget.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -58,6 +62,32 @@ STATES_KEPT = (
     "experiment state"
 )
 HALF_MAX = 65504.0  # float16's largest finite value: a weight beyond it keeps its dtype
+BUDGET_BYTES = 3_000_000  # everything tracked under results/published/
+
+
+def tracked_files(root: Path) -> list[Path]:
+    """What git tracks or would track under root/results/published (every file there when git cannot tell)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "--", PUBLISHED.as_posix()],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        return [root / line for line in out.splitlines() if line]
+    except (OSError, subprocess.SubprocessError):
+        return [p for p in (root / PUBLISHED).rglob("*") if p.is_file()]
+
+
+def published_bytes(root: Path) -> int:
+    """The bytes held by the files tracked (or to be tracked) under root/results/published."""
+    return sum(f.stat().st_size for f in tracked_files(root) if f.is_file())
+
+
+def _bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def phase_ends(epochs: pa.Table, every_epoch: bool = False) -> pa.Table:
@@ -114,6 +144,7 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
     if dest.exists():
         raise UsageError(f"{dest} exists: a published run is never overwritten (remove it, or use --as NAME)")
 
+    before = published_bytes(root)  # before the temporary copy, which git would count too
     storage = run.storage
     epochs = read_epoch_table(storage)  # as written, not through pandas: every value as it was
     kept = []
@@ -140,6 +171,14 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
             target = folder / Path(source).relative_to(storage.root)
             target.parent.mkdir(parents=True, exist_ok=True)  # a pack's members share one checkpoint folder
             torch.save(slim_state(state), target)
+        total = before + _bytes(folder)
+        if total >= BUDGET_BYTES:
+            raise UsageError(
+                f"{run_dir}: its copy ({_bytes(folder):,} bytes) would take results/published to {total:,} bytes, "
+                f"over its {BUDGET_BYTES:,}-byte budget (results/published/README.md, Size budget): publish fewer "
+                f"states (--states, {len(kept)} now){' or without --every-epoch' if every_epoch else ''}, or make "
+                "room first"
+            )
         folder.rename(dest)
     return dest
 
@@ -161,8 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, OSError) as exc:
         print(f"publish_run: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
-    size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
-    print(f"published {args.run_dir} -> {dest} ({size:,} bytes)")
+    total = published_bytes(args.root)
+    print(
+        f"published {args.run_dir} -> {dest} ({_bytes(dest):,} bytes; results/published now holds {total:,} of its "
+        f"{BUDGET_BYTES:,}-byte budget)"
+    )
     return 0
 
 

@@ -6,7 +6,6 @@ Fast, no Ray: reads only the committed files (and CIFAR-10, where present, to re
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ import pytest
 import torch
 
 from orchestrator import publish_run
-from orchestrator.publish_run import EPOCHS_FILE, STATE_KEYS, publish
+from orchestrator.publish_run import BUDGET_BYTES, EPOCHS_FILE, STATE_KEYS, publish, published_bytes, tracked_files
 from orchestrator.published import (
     END,
     PUBLISHED,
@@ -35,7 +34,6 @@ from orchestrator.storage import RunStorage
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_RUNS = ROOT.parent / "shared" / "published-runs"
 GOLDEN = ROOT / "tests" / "data" / "golden-table1-1-smoke"
-BUDGET_BYTES = 3_000_000
 FOLDERS = run_folders(ROOT)
 FINISHED = ("completed", "early_stopped")
 EVERY_EPOCH = publish_run.EPOCHS_KEPT["every_epoch"]
@@ -192,30 +190,24 @@ def test_publishing_refuses_what_it_must_not_publish(tmp_path):
     with pytest.raises(UsageError, match=r"table1/1 ran with what_lr 0.05 \(paper 0.01\): only the paper's"):
         publish(str(other), tmp_path, name="other")
     assert publish_run.main([str(shared), "--root", str(tmp_path), "--states", "-1"]) == 2
-
-
-def _tracked_files() -> list[Path]:
-    """What git tracks or would track under results/published (every file there when git cannot tell)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "--", PUBLISHED.as_posix()],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-        return [ROOT / line for line in out.splitlines() if line]
-    except (OSError, subprocess.SubprocessError):
-        return [p for p in (ROOT / PUBLISHED).rglob("*") if p.is_file()]
+    # a copy that would take results/published over its budget: refused, nothing left behind
+    full = tmp_path / "full"
+    (full / PUBLISHED).mkdir(parents=True)
+    (full / PUBLISHED / "filler.bin").write_bytes(b"\0" * (BUDGET_BYTES - 100_000))
+    with pytest.raises(UsageError, match=r"would take results/published to [\d,]+ bytes, over its 3,000,000-byte"):
+        publish(str(shared), full, name="late")
+    assert sorted(p.name for p in (full / PUBLISHED).iterdir()) == ["filler.bin"]
+    assert publish(str(shared), full, name="late", states=0).is_dir()  # without the 0.25 MB state it fits
+    assert published_bytes(full) < BUDGET_BYTES
 
 
 def test_committed_results_fit_the_budget():
-    files = [f for f in _tracked_files() if f.is_file()]
+    files = [f for f in tracked_files(ROOT) if f.is_file()]
     names = {f.relative_to(ROOT / PUBLISHED).as_posix() for f in files}
     assert {"README.md", "report/report.md", "report/summary.csv", "report/plots/comparison_test_acc.png"} <= names
     assert "report/index.html" not in names and "report/trials.csv" not in names
     total = sum(f.stat().st_size for f in files)
+    assert total == published_bytes(ROOT)
     assert total < BUDGET_BYTES, f"results/published holds {total:,} bytes, over the {BUDGET_BYTES:,} budget"
 
 
@@ -224,7 +216,7 @@ def test_the_orders_figure_is_committed_and_shown_once_a_row_ran_in_both_tables(
     rows = {t: set(trials.loc[trials["experiment"].str.startswith(f"{t}/"), "experiment"].str[7:]) for t in TABLES}
     both = bool(rows["table1"] & rows["table2"])
     figure = f"report/{ORDERS_FIGURE.format(family='table')}"
-    names = {f.relative_to(ROOT / PUBLISHED).as_posix() for f in _tracked_files()}
+    names = {f.relative_to(ROOT / PUBLISHED).as_posix() for f in tracked_files(ROOT)}
     assert (figure in names) == both, (figure, sorted(rows["table2"]))
     section = current_section((ROOT / "README.md").read_text())
     assert (f"]({PUBLISHED.as_posix()}/{figure})" in section) == both
@@ -623,7 +615,10 @@ def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):
     run = write_run(tmp_path, "row1", "table1", "paper", [(row, "t0", epoch_rows(row, "t0", accs, 0.7), "TERMINATED")])
     for every, name, epochs in ((False, "ends", [5, 7]), (True, "all", list(range(1, 8)))):
         argv = [str(run), "--as", name, "--states", "0", "--root", str(tmp_path)] + ["--every-epoch"] * every
-        assert publish_run.main(argv) == 0 and f"-> {tmp_path / PUBLISHED / name}" in capsys.readouterr().out
+        assert publish_run.main(argv) == 0
+        out = capsys.readouterr().out
+        assert f"-> {tmp_path / PUBLISHED / name}" in out
+        assert f"results/published now holds {published_bytes(tmp_path):,} of its 3,000,000-byte budget" in out
         table = pq.read_table(tmp_path / PUBLISHED / name / "epochs" / EPOCHS_FILE)
         assert table["epoch"].to_pylist() == epochs and table["test_acc"].to_pylist() == [accs[e - 1] for e in epochs]
         said = json.loads((tmp_path / PUBLISHED / name / "run.json").read_text())["published"]["epochs"]
