@@ -58,14 +58,16 @@ def new_figure(width: float = 7.0, height: float = 4.2, ncols: int = 1):
 
 
 def save_figure(fig: Figure, path: Path) -> None:
-    """Write `fig` as a 256-colour palette PNG: a third of the bytes of matplotlib's RGBA PNG (an attention picture
-    80 KB instead of 260; the published report has a 3 MB budget), with no visible loss at this DPI (the figures
-    are opaque, and a curve plot has few colours)."""
+    """Write `fig` as a 256-colour palette PNG: a third of the bytes of an RGBA one (an attention picture 90 KB
+    instead of 260; the published report has a 3 MB budget). Lossy only where there are more colours than that, in
+    the photographs of an attention picture: median cut refined by k-means leaves 0.6 % of their pixels more than
+    16/255 off in a channel, which does not show at the figure's size (octree without k-means: 4 %, visible banding)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    canvas = fig.canvas
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
-    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
-    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, format="png", optimize=True)
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+    opaque = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")  # as a page shows it
+    opaque.quantize(256, method=Image.Quantize.MEDIANCUT, kmeans=3).save(path, format="png", optimize=True)
 
 
 def _shade_phases(ax, curves: pd.DataFrame) -> list[Patch]:

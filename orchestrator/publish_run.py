@@ -66,17 +66,18 @@ BUDGET_BYTES = 3_000_000  # everything tracked under results/published/
 
 
 def tracked_files(root: Path) -> list[Path]:
-    """What git tracks or would track under root/results/published (every file there when git cannot tell)."""
+    """What git tracks or would track under root/results/published (every file there when git cannot tell, the
+    report's git-ignored files too: an over-count, never an under-count)."""
     try:
         out = subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "--", PUBLISHED.as_posix()],
+            ["git", "ls-files", "-z", "-co", "--exclude-standard", "--", PUBLISHED.as_posix()],  # -z: names unquoted
             cwd=root,
             capture_output=True,
             text=True,
             check=True,
             timeout=30,
         ).stdout
-        return [root / line for line in out.splitlines() if line]
+        return [root / name for name in out.split("\0") if name]
     except (OSError, subprocess.SubprocessError):
         return [p for p in (root / PUBLISHED).rglob("*") if p.is_file()]
 
@@ -86,7 +87,7 @@ def published_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in tracked_files(root) if f.is_file())
 
 
-def _bytes(folder: Path) -> int:
+def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
@@ -171,13 +172,13 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
             target = folder / Path(source).relative_to(storage.root)
             target.parent.mkdir(parents=True, exist_ok=True)  # a pack's members share one checkpoint folder
             torch.save(slim_state(state), target)
-        total = before + _bytes(folder)
-        if total >= BUDGET_BYTES:
+        size = folder_bytes(folder)
+        if before + size >= BUDGET_BYTES:
+            fewer = [f"fewer states (--states, {len(kept)} now)"] * bool(kept) + ["without --every-epoch"] * every_epoch
             raise UsageError(
-                f"{run_dir}: its copy ({_bytes(folder):,} bytes) would take results/published to {total:,} bytes, "
-                f"over its {BUDGET_BYTES:,}-byte budget (results/published/README.md, Size budget): publish fewer "
-                f"states (--states, {len(kept)} now){' or without --every-epoch' if every_epoch else ''}, or make "
-                "room first"
+                f"{run_dir}: its copy ({size:,} bytes) would take results/published to {before + size:,} bytes, over "
+                f"its {BUDGET_BYTES:,}-byte budget (results/published/README.md, Size budget): "
+                + (f"publish it with {' or '.join(fewer)}, or make room first" if fewer else "make room first")
             )
         folder.rename(dest)
     return dest
@@ -202,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     total = published_bytes(args.root)
     print(
-        f"published {args.run_dir} -> {dest} ({_bytes(dest):,} bytes; results/published now holds {total:,} of its "
-        f"{BUDGET_BYTES:,}-byte budget)"
+        f"published {args.run_dir} -> {dest} ({folder_bytes(dest):,} bytes; results/published now holds "
+        f"{total:,} of its {BUDGET_BYTES:,}-byte budget)"
     )
     return 0
 

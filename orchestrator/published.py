@@ -155,11 +155,23 @@ def _row(summary: pd.DataFrame, label: str):
     return match.iloc[0] if len(match) else None
 
 
+def _seeds(row) -> int:
+    return int(row["seeds"]) if row is not None else 0
+
+
+def _absent(row) -> str:
+    """What a row's cell says when it has no finished seed."""
+    return "not run yet" if row is None else "no finished seed yet"
+
+
 def _order_effect(where_first, what_first) -> str:
     """'where first − what first = ...': a Table 2 row against Table 1's row of the same settings, both ours (the
     write-up has no Table 2 to compare with)."""
     n_where, n_what = int(where_first["seeds"]), int(what_first["seeds"])
-    seeds = f"{n_where} seed each" if n_where == n_what == 1 else f"{n_where} and {n_what} seeds"
+    if n_where == n_what:
+        seeds = f"{n_where} seed{'s' if n_where > 1 else ''} each"
+    else:
+        seeds = f"{n_where} seed{'s' if n_where > 1 else ''} where first, {n_what} what first"
     return (
         f"where first − what first (Table 1's row, ours) = "
         f"{format_diff(where_first['test_acc_mean'] - what_first['test_acc_mean'])} test, "
@@ -182,17 +194,16 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
         v, ref = exp.values, exp.reference
         number = exp.label.split("/")[-1]
         row = _row(summary, exp.label)
-        seeds = int(row["seeds"]) if row is not None else 0
-        absent = "not run yet" if row is None else "no finished seed yet"
+        seeds, absent = _seeds(row), _absent(row)
         train = _cell(row, "train_acc") if seeds else absent
         test = _cell(row, "test_acc") if seeds else absent
         cells = [number, str(v["epochs"]), str(v["k"]), f"{v['what_lr']:g}", f"{v['where_lr']:g}", train]
         other = None if published else _row(summary, f"table1/{number}")
-        other = other if other is not None and int(other["seeds"]) else None
         if published:
             cells += [f"{ref.train_acc:.2f}", test, f"{ref.test_acc:.2f}"]
         else:
-            cells += [test, _cell(other, "test_acc") if other is not None else "not run yet"]
+            cells += [test, _cell(other, "test_acc") if _seeds(other) else _absent(other)]
+            other = other if _seeds(other) else None
         note = "" if row is None or not row["not_finished"] else f" ({int(row['not_finished'])} not finished)"
         lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
         if seeds and published:
@@ -202,7 +213,7 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
             order = f"{_order_effect(row, other)}. Measured: " if other is not None else ""
             verdicts.append(f"- row {number}: {order}{_focus(row)}.{_collapse(row)}")
         elif published:
-            verdicts.append(f"- row {number}: {absent} (paper scale needs a GPU).")
+            verdicts.append(f"- row {number}: {absent}.")
     return lines, verdicts
 
 
@@ -240,7 +251,7 @@ def results_section(root: Path) -> str:
             f"table rows {'has' if len(done) == 1 else 'have'} run so far ({len(results)} "
             f"trial{'' if len(results) == 1 else 's'}). Accuracies are fractions; train accuracy is the clean "
             "pass over the training mosaics after the last epoch, as in the write-up. Several seeds: mean ± "
-            "sample sd (n). " + (f"Not run yet (they need a GPU): {tables}." if tables else "Every row has run.")
+            "sample sd (n). " + (f"Not run yet: {tables}." if tables else "Every row has run.")
         ),
         "",
     ]
@@ -251,13 +262,14 @@ def results_section(root: Path) -> str:
         lines, verdicts = _table(space, summary)
         out += [f"### {title}", "", *lines, ""]
         if verdicts:
-            intro = (
-                "Verdict per row (is the published value inside our mean ± 2 sd?), and where our test accuracy "
-                "comes from:"
-                if space == "table1"
-                else "Where first against what first (the same settings in Table 1), and where the test accuracy "
-                "comes from:"
-            )
+            if space == "table1":
+                intro = "Verdict per row (is the published value inside our mean ± 2 sd?), and where our test "
+                intro += "accuracy comes from:"
+            elif any("where first − what first" in v for v in verdicts):
+                intro = "Where first against what first (the same settings in Table 1), and where the test "
+                intro += "accuracy comes from:"
+            else:
+                intro = "Where the test accuracy comes from:"
             out += [intro, "", *verdicts, ""]
             if space == "table1":
                 readme = f"{PUBLISHED.as_posix()}/README.md"
@@ -268,7 +280,8 @@ def results_section(root: Path) -> str:
 
 
 def _figures(root: Path, results: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    """The comparison figure and the attention picture of the row whose best seed scores highest."""
+    """The comparison figure, Table 1 against Table 2 once a row ran in both, and the attention picture of the row
+    whose best seed scores highest."""
     out = []
     comparison = REPORT / PUBLISHED_FIGURE
     if (root / comparison).is_file():
