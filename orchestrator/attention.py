@@ -19,6 +19,7 @@ from trainables.mosaics import normalise
 
 from . import aggregate
 from .cli_args import DataSource
+from .publish_run import full_weights
 from .results import RunData, find_final_state
 from .storage import RunStorage
 
@@ -59,8 +60,8 @@ def load_weights(storage: RunStorage, checkpoint: str) -> TrialWeights:
     config = TrainConfig.from_flat(state["config"])
     dtype = getattr(torch, config.dtype)
     where, what = WhereNet(), WhatNet(n_classes=len(config.mosaic.foreground))
-    where.load_state_dict(state["nets"]["where"])
-    what.load_state_dict(state["nets"]["what"])
+    where.load_state_dict(full_weights(state["nets"]["where"]))  # a published state's are compact
+    what.load_state_dict(full_weights(state["nets"]["what"]))
     return TrialWeights(
         config, where.to(dtype).eval(), what.to(dtype).eval(), int(state["epoch"]), str(state["outcome"]), checkpoint
     )

@@ -11,10 +11,13 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   the stage-wise curves and every final number. `--every-epoch` keeps them all, for a run of a row or two whose
   note quotes what happens inside a phase (about 200 bytes an epoch: 100 KB for a 500-epoch row);
 - the final state of the N (default 1) best trials, at the path the run had it (tune/.../state.pt, or a pack's
-  members/<trial>.pt): the two networks only, no optimiser state and no history, their weights rounded to
-  float16 (0.25 MB instead of 1.1; every checkout travels with each GPU call, beside a 61 MiB bundle), enough to
-  redraw their attention pictures: rounded, they score the trial's final test accuracy to within 0.002 (tested on
-  every committed state where CIFAR-10 is present).
+  members/<trial>.pt): the two networks only, no optimiser state and no history, their weight matrices and
+  kernels as int8 with a float32 scale per output unit, biases in float16 (0.13 MB instead of 1.1, 0.25 in
+  float16: every checkout travels with each GPU call, beside a 61 MiB bundle, and the budget must hold all 80
+  trials). Enough to redraw their attention pictures: `full_weights` gives them back, and they score the
+  trial's final test accuracy and foreground alpha to within 0.003 (tested on every committed state where
+  CIFAR-10 is present). The int8 entries are named `<param>.int8` and `<param>.scale`, so that loading a
+  published state without `full_weights` fails loudly instead of casting the integers.
 
 Everything tracked under results/published/ stays under BUDGET_BYTES (its README, "Size budget": the checkout
 travels with every GPU call): a copy that would take it over is refused, with what to leave out.
@@ -58,10 +61,11 @@ ENDED = ("TERMINATED", "ERROR")  # a trial that will not train any more; INTERRU
 EPOCHS_FILE = "published.parquet"
 STATE_KEYS = ("format", "config", "epoch", "outcome", "nets")  # what load_weights (attention pictures) reads
 STATES_KEPT = (
-    "the final networks of the best trials only, weights rounded to float16; no optimiser state, history or Ray "
-    "experiment state"
+    "the final networks of the best trials only, weight matrices as int8 with a float32 scale per output unit "
+    "(orchestrator.publish_run.full_weights), biases in float16; no optimiser state, history or Ray experiment state"
 )
 HALF_MAX = 65504.0  # float16's largest finite value: a weight beyond it keeps its dtype
+INT8, SCALE = ".int8", ".scale"  # suffixes of a quantised weight's entries
 BUDGET_BYTES = 3_000_000  # everything tracked under results/published/
 
 
@@ -103,11 +107,42 @@ def phase_ends(epochs: pa.Table, every_epoch: bool = False) -> pa.Table:
 
 
 def slim_state(state: dict) -> dict:
-    """A trial's state with only what an attention picture needs, its networks' weights in float16 (loading them
-    into a network casts them back to its dtype)."""
+    """A trial's state with only what an attention picture needs, its networks' weights made compact
+    (`compact_weights`)."""
     slim = {key: state[key] for key in STATE_KEYS if key in state}
-    slim["nets"] = {net: {name: _half(w) for name, w in weights.items()} for net, weights in state["nets"].items()}
+    slim["nets"] = {net: compact_weights(weights) for net, weights in state["nets"].items()}
     return slim
+
+
+def compact_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A network's state_dict, small: each finite weight of two or more dimensions as int8 times a float32 scale
+    per output unit (its first dimension; symmetric, largest magnitude -> 127), other floats in float16 (a value
+    beyond float16's range keeps its dtype), anything else as it is."""
+    out = {}
+    for name, w in weights.items():
+        if w.is_floating_point() and w.dim() >= 2 and w.numel() and bool(torch.isfinite(w).all()):
+            rows = w.detach().float().reshape(len(w), -1)
+            scale = rows.abs().amax(dim=1) / 127
+            q = torch.round(rows / scale.clamp(min=torch.finfo(torch.float32).tiny)[:, None])
+            out[name + INT8] = q.to(torch.int8).reshape(w.shape)
+            out[name + SCALE] = scale
+        else:
+            out[name] = _half(w)
+    return out
+
+
+def full_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state_dict that `compact_weights` made compact, in float32 where it was quantised (a network's
+    load_state_dict casts the rest); a state_dict that is not compact comes back as it is."""
+    out = {}
+    for name, w in weights.items():
+        if name.endswith(INT8):
+            base = name[: -len(INT8)]
+            scale = weights[base + SCALE]
+            out[base] = w.float() * scale.reshape(-1, *[1] * (w.dim() - 1))
+        elif not name.endswith(SCALE):
+            out[name] = w
+    return out
 
 
 def _half(weight: torch.Tensor) -> torch.Tensor:
