@@ -60,7 +60,8 @@ def load_weights(storage: RunStorage, checkpoint: str) -> TrialWeights:
     config = TrainConfig.from_flat(state["config"])
     dtype = getattr(torch, config.dtype)
     where, what = WhereNet(), WhatNet(n_classes=len(config.mosaic.foreground))
-    where.load_state_dict(full_weights(state["nets"]["where"]))  # a published state's are compact
+    # published states are compact (int8 x scale); a run's own state passes through unchanged
+    where.load_state_dict(full_weights(state["nets"]["where"]))
     what.load_state_dict(full_weights(state["nets"]["what"]))
     return TrialWeights(
         config, where.to(dtype).eval(), what.to(dtype).eval(), int(state["epoch"]), str(state["outcome"]), checkpoint

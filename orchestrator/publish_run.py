@@ -10,14 +10,14 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   and 2 over 5 seeds is 32,400 rows, 6-8 MB of Parquet, twice the budget; the phase ends keep the staircase of
   the stage-wise curves and every final number. `--every-epoch` keeps them all, for a run of a row or two whose
   note quotes what happens inside a phase (about 200 bytes an epoch: 100 KB for a 500-epoch row);
-- the final state of the N (default 1) best trials, at the path the run had it (tune/.../state.pt, or a pack's
-  members/<trial>.pt): the two networks only, no optimiser state and no history, their weight matrices and
-  kernels as int8 with a float32 scale per output unit, biases in float16 (0.13 MB instead of 1.1, 0.25 in
-  float16: every checkout travels with each GPU call, beside a 61 MiB bundle, and the budget must hold all 80
-  trials). Enough to redraw their attention pictures: `full_weights` gives them back, and they score the
-  trial's final test accuracy and foreground alpha to within 0.003 (tested on every committed state where
-  CIFAR-10 is present). The int8 entries are named `<param>.int8` and `<param>.scale`, so that loading a
-  published state without `full_weights` fails loudly instead of casting the integers.
+- the final state of the best trial of each of the N (default 1) best experiments, at the path the run had it
+  (tune/.../state.pt, or a pack's members/<trial>.pt): the two networks only, no optimiser state and no history, their
+  weight matrices and kernels as int8 with a float32 scale per output unit, biases in float16 (0.14 MB instead of 1.1,
+  0.25 in float16: every checkout travels with each GPU call, beside a 61 MiB bundle, and the budget must hold the
+  Parquet of all 80 trials besides). Enough to redraw their attention pictures: `full_weights` gives them back, and
+  they score the trial's final test accuracy to within 0.002 and foreground alpha to within 0.003 (tested on every
+  committed state where CIFAR-10 is present). The int8 entries are named `<param>.int8` and `<param>.scale`, so that
+  loading a published state without `full_weights` fails loudly instead of casting the integers.
 
 Everything tracked under results/published/ stays under BUDGET_BYTES (its README, "Size budget": the checkout
 travels with every GPU call): a copy that would take it over is refused, with what to leave out.
@@ -65,7 +65,7 @@ STATES_KEPT = (
     "(orchestrator.publish_run.full_weights), biases in float16; no optimiser state, history or Ray experiment state"
 )
 HALF_MAX = 65504.0  # float16's largest finite value: a weight beyond it keeps its dtype
-INT8, SCALE = ".int8", ".scale"  # suffixes of a quantised weight's entries
+INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".scale"  # the entries of a quantised weight: <param>.int8, <param>.scale
 BUDGET_BYTES = 3_000_000  # everything tracked under results/published/
 
 
@@ -116,16 +116,20 @@ def slim_state(state: dict) -> dict:
 
 def compact_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A network's state_dict, small: each finite weight of two or more dimensions as int8 times a float32 scale
-    per output unit (its first dimension; symmetric, largest magnitude -> 127), other floats in float16 (a value
-    beyond float16's range keeps its dtype), anything else as it is."""
+    per slice along its first dimension (a unit's weights; symmetric, largest magnitude -> 127), other floats in
+    float16 (a value beyond float16's range keeps its dtype), anything else as it is."""
+    clashes = [name for name in weights if name.endswith((INT8_SUFFIX, SCALE_SUFFIX))]
+    if clashes:  # full_weights could not tell them from a quantised weight's entries
+        raise ValueError(f"cannot make compact: parameter names end in {INT8_SUFFIX} or {SCALE_SUFFIX}: {clashes}")
     out = {}
     for name, w in weights.items():
-        if w.is_floating_point() and w.dim() >= 2 and w.numel() and bool(torch.isfinite(w).all()):
-            rows = w.detach().float().reshape(len(w), -1)
-            scale = rows.abs().amax(dim=1) / 127
-            q = torch.round(rows / scale.clamp(min=torch.finfo(torch.float32).tiny)[:, None])
-            out[name + INT8] = q.to(torch.int8).reshape(w.shape)
-            out[name + SCALE] = scale
+        rows = w.detach().float().reshape(len(w), -1) if w.is_floating_point() and w.dim() >= 2 else None
+        if rows is not None and rows.numel() and bool(torch.isfinite(rows).all()):
+            # stored as used: a unit of all zeros gets the smallest scale and comes back as zeros
+            scale = (rows.abs().amax(dim=1) / 127).clamp(min=torch.finfo(torch.float32).tiny)
+            quantised = torch.round(rows / scale[:, None]).to(torch.int8)
+            out[name + INT8_SUFFIX] = quantised.reshape(w.shape)
+            out[name + SCALE_SUFFIX] = scale
         else:
             out[name] = _half(w)
     return out
@@ -133,15 +137,16 @@ def compact_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
 
 def full_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The state_dict that `compact_weights` made compact, in float32 where it was quantised (a network's
-    load_state_dict casts the rest); a state_dict that is not compact comes back as it is."""
+    load_state_dict casts the rest); any other state_dict (a run's own) comes back as it is."""
     out = {}
     for name, w in weights.items():
-        if name.endswith(INT8):
-            base = name[: -len(INT8)]
-            scale = weights[base + SCALE]
-            out[base] = w.float() * scale.reshape(-1, *[1] * (w.dim() - 1))
-        elif not name.endswith(SCALE):
+        base = name.removesuffix(INT8_SUFFIX).removesuffix(SCALE_SUFFIX)
+        pair = base + INT8_SUFFIX, base + SCALE_SUFFIX
+        if base == name or not all(k in weights for k in pair) or weights[pair[0]].dtype != torch.int8:
             out[name] = w
+        elif name == pair[0]:
+            scale = weights[pair[1]]
+            out[base] = w.float() * scale.reshape(-1, *[1] * (w.dim() - 1))
     return out
 
 
