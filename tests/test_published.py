@@ -439,13 +439,28 @@ def _headline(last: pd.Series, published: str) -> str:
     return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
 
 
+def _focus_and_attention(last: pd.Series) -> str:
+    return (
+        f"test FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
+        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}"
+    )
+
+
 def _final_line(last: pd.Series, published: str) -> str:
     """A note's first line: the final numbers of a row, its focus outcomes and attention."""
+    return f"{_headline(last, published)}; {_focus_and_attention(last)}"
+
+
+def _beside_table1(last: pd.Series, other: pd.Series, row: int, aside: str = "") -> str:
+    """A Table 2 note's first line: its final numbers beside those of Table 1's row (ours), focus and attention."""
     return (
-        f"{_headline(last, published)}; test FTPT {last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF "
-        f"{last['test_ftpf']:.3f}, FFPF {last['test_ffpf']:.3f}; mean alpha on the foreground tile "
-        f"{last['test_fg_alpha']:.3f}"
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row {row}, ours: "
+        f"{other['final_train_acc']:.3f} / {other['test_acc']:.3f}{aside}); {_focus_and_attention(last)}"
     )
+
+
+def _at(rows: pd.DataFrame, epoch: int, column: str) -> str:
+    return f"{rows.loc[epoch, column]:.3f}"
 
 
 def test_row_notes_quote_the_committed_data():
@@ -530,28 +545,18 @@ def test_table2_row1_note_quotes_the_committed_data():
     where = _row_epochs("table2-row1-paper-cpu", "table2/1")
     what = _row_epochs("table1-row1-paper-cpu", "table1/1")
     assert where.index.tolist() == list(range(1, 181))
-
-    def at(rows, epoch, column):
-        return f"{rows.loc[epoch, column]:.3f}"
-
-    last, other = where.loc[180], what.loc[180]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 1, ours: "
-        f"{other['final_train_acc']:.3f} / {other['test_acc']:.3f}; the write-up has no Table 2); test FTPT "
-        f"{last['test_ftpt']:.3f}, FFPT {last['test_ffpt']:.3f}, FTPF {last['test_ftpf']:.3f}, FFPF "
-        f"{last['test_ffpf']:.3f}; mean alpha on the foreground tile {last['test_fg_alpha']:.3f}" in note
-    )
+    assert _beside_table1(where.loc[180], what.loc[180], 1, "; the write-up has no Table 2") in note
     assert (where.loc[1:5, "phase"] == "where").all()
     measured = [c for c in where.columns if c.startswith(("train_", "test_"))]
     for column in measured:  # "no loss, accuracy or mean alpha at three decimals (the focus shares by less than 0.001)"
         if column.endswith(("_loss", "_acc", "_alpha")):
-            assert at(where, 1, column) == at(where, 5, column), column
+            assert _at(where, 1, column) == _at(where, 5, column), column
         else:
             assert abs(where.loc[5, column] - where.loc[1, column]) < 0.001, column
     assert {"train_loss", "test_acc", "test_fg_alpha", "test_ftpt"} <= set(measured)
     assert (
-        f"running train loss {at(where, 1, 'train_loss')} and test accuracy {at(where, 1, 'test_acc')} at epochs 1 "
-        f"and 5, mean foreground alpha {at(where, 5, 'test_fg_alpha')} (uniform)" in note
+        f"running train loss {_at(where, 1, 'train_loss')} and test accuracy {_at(where, 1, 'test_acc')} at epochs 1 "
+        f"and 5, mean foreground alpha {_at(where, 5, 'test_fg_alpha')} (uniform)" in note
     )
     first = where.index[where["test_fg_alpha"] > 0.112].min()
     assert first in range(31, 36) and (where.loc[31:35, "phase"] == "where").all()  # the fourth where phase
@@ -560,19 +565,53 @@ def test_table2_row1_note_quotes_the_committed_data():
     assert (where.loc[41:45, "phase"] == "where").all() and (what.loc[40, "phase"]) == "where"
     assert (
         f"first exceeds 0.112 at epoch {first}, in its fourth where phase (row 1: in its third, epochs 26-30, whose "
-        f"end is committed) and is {at(where, 45, 'test_fg_alpha')} at the end of the fifth where phase (epoch 45; "
-        f"row 1: {at(what, 40, 'test_fg_alpha')} at the end of its fourth" in note
+        f"end is committed) and is {_at(where, 45, 'test_fg_alpha')} at the end of the fifth where phase (epoch 45; "
+        f"row 1: {_at(what, 40, 'test_fg_alpha')} at the end of its fourth" in note
     )
     ends = where[where.index % 5 == 0]  # row 1 committed its phase ends only: compare like with like
     assert what.index.tolist() == ends.index.tolist()
     best, best_what = ends["test_acc"].idxmax(), what["test_acc"].idxmax()
     assert best == best_what
     assert (
-        f"({last['test_acc']:.3f} against {other['test_acc']:.3f}; at the phase ends, the epochs committed of both, "
-        f"both peak at epoch {best}: {at(where, best, 'test_acc')} and {at(what, best, 'test_acc')})" in note
+        f"({_at(where, 180, 'test_acc')} against {_at(what, 180, 'test_acc')}; at the phase ends, the epochs "
+        f"committed of both, both peak at epoch {best}: {_at(where, best, 'test_acc')} and "
+        f"{_at(what, best, 'test_acc')})" in note
     )
     assert (where.loc[176:180, "phase"] == "what").all() and what.loc[180, "phase"] == "where"
-    assert f"fell from {at(what, 175, 'train_acc')} (epoch 175) to {at(what, 180, 'train_acc')} (180)" in note
+    assert f"fell from {_at(what, 175, 'train_acc')} (epoch 175) to {_at(what, 180, 'train_acc')} (180)" in note
+
+
+def test_table2_row2_note_quotes_the_committed_data():
+    """The note on Table 2 row 2 quotes its phase ends and Table 1 row 2's exactly."""
+    note = _note()
+    where = _row_epochs("table2-row2-paper-cpu", "table2/2")
+    what = _row_epochs("table1-row2-paper-cpu", "table1/2")
+    assert where.index.tolist() == what.index.tolist() == list(range(10, 201, 10))
+    assert _beside_table1(where.loc[200], what.loc[200], 2) in note
+    assert where.loc[10, "phase"] == "where"
+    assert (
+        f"leaves running train loss {_at(where, 10, 'train_loss')}, test accuracy {_at(where, 10, 'test_acc')} and "
+        f"foreground alpha {_at(where, 10, 'test_fg_alpha')}" in note
+    )
+    later = range(90, 201, 10)
+    assert where.loc[80, "test_fg_alpha"] < what.loc[80, "test_fg_alpha"]  # hence "from epoch 90 on"
+    for column in ("test_fg_alpha", "test_alpha_ge_half"):  # "sharper than Table 1 row 2's at every phase end"
+        assert all(where.loc[e, column] > what.loc[e, column] for e in later), column
+
+    def spread(rows, column):
+        return f"{min(rows.loc[later, column]):.3f}-{max(rows.loc[later, column]):.3f}"
+
+    assert (
+        f"(foreground alpha {spread(where, 'test_fg_alpha')} against {spread(what, 'test_fg_alpha')}; largest alpha "
+        f">= 0.5 in {spread(where, 'test_alpha_ge_half')} of the test mosaics against "
+        f"{spread(what, 'test_alpha_ge_half')})" in note
+    )
+    assert (where.loc[200, "phase"], what.loc[190, "phase"], what.loc[200, "phase"]) == ("what", "what", "where")
+    assert (
+        f"alike ({_at(where, 200, 'test_acc')} at epoch 200, Table 1 row 2 {_at(what, 190, 'test_acc')} at 190); "
+        f"Table 1's last phase, a where phase, then took its test accuracy to {_at(what, 200, 'test_acc')} and its "
+        f"foreground alpha from {_at(what, 190, 'test_fg_alpha')} to {_at(what, 200, 'test_fg_alpha')}" in note
+    )
 
 
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
