@@ -203,14 +203,13 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], list[str]]:
             cells += [f"{ref.train_acc:.2f}", test, f"{ref.test_acc:.2f}"]
         else:
             cells += [test, _cell(other, "test_acc") if _seeds(other) else _absent(other)]
-            other = other if _seeds(other) else None
         note = "" if row is None or not row["not_finished"] else f" ({int(row['not_finished'])} not finished)"
         lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
         if seeds and published:
             verdict = _verdict(row, ref.train_acc, ref.test_acc)
             verdicts.append(f"- row {number}: {verdict}. Measured: {_focus(row)}.{_collapse(row)}")
         elif seeds:
-            order = f"{_order_effect(row, other)}. Measured: " if other is not None else ""
+            order = f"{_order_effect(row, other)}. Measured: " if _seeds(other) else ""
             verdicts.append(f"- row {number}: {order}{_focus(row)}.{_collapse(row)}")
         elif published:
             verdicts.append(f"- row {number}: {absent}.")

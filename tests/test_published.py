@@ -249,8 +249,13 @@ def test_committed_results_fit_the_budget():
     assert total < BUDGET_BYTES, f"results/published holds {total:,} bytes, over the {BUDGET_BYTES:,} budget"
 
 
+def _all_trials() -> pd.DataFrame:
+    """Every published run's trials.parquet, as plain pandas reads it."""
+    return pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+
+
 def test_the_orders_figure_is_committed_and_shown_once_a_row_ran_in_both_tables():
-    trials = pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+    trials = _all_trials()
     number = trials["experiment"].str.split("/").str[-1]
     rows = {t: set(number[trials["experiment"].str.startswith(f"{t}/")]) for t in TABLES}
     both = bool(rows["table1"] & rows["table2"])
@@ -278,7 +283,7 @@ def _readme_rows(heading: str) -> dict[str, list[str]]:
 
 def test_readme_numbers_equal_the_parquet():
     """Mean (and sd) over finished paper-scale trials, computed here with plain pandas, appear in the README."""
-    trials = pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+    trials = _all_trials()
     done = trials[
         (trials["scale"] == "paper")
         & (trials["protocol"] == "paper")
