@@ -163,8 +163,9 @@ def write_report(runs: list[RunData], out: Path, args: ReportOptions) -> report_
             data.summary, data.curves, data.findings, out, stems, per_sample
         )
         drawer.submit(jobs)
-        names = ", ".join(r.name for r in runs)
-        comparisons, jobs = report_figures.comparison_figures(data.summary, data.curves, data.findings, out, names)
+        comparisons, jobs = report_figures.comparison_figures(
+            data.summary, data.results, data.curves, data.findings, out
+        )
         drawer.submit(jobs)
         searches = []
         for group in data.findings.sampled:

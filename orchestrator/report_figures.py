@@ -79,7 +79,7 @@ def _same_phases(curves: pd.DataFrame, a: str, b: str) -> bool:
 
 # -- figures comparing experiments ----------------------------------------------------------------------------------
 def comparison_figures(
-    summary: pd.DataFrame, curves: pd.DataFrame, findings: Findings, out: Path, names: str
+    summary: pd.DataFrame, results: pd.DataFrame, curves: pd.DataFrame, findings: Findings, out: Path
 ) -> tuple[list[WrittenFigure], list[Job]]:
     """Per table: its rows' test accuracy and test FTPT over epochs; then final test accuracy against the
     published numbers; then Table 1 against Table 2."""
@@ -96,6 +96,8 @@ def comparison_figures(
         )
         comparable = (published["scale"] == "paper").all() and off_paper(published).empty
         below = "" if comparable else " (not paper scale or settings: for orientation only)"
+        # the runs with a point on it: a run of rows without a published value (Table 2) is not named
+        names = ", ".join(dict.fromkeys(results.loc[results["experiment_id"].isin(published["experiment_id"]), "run"]))
         kwargs = {
             "summary": published,
             "path": out / figure.path,

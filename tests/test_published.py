@@ -33,6 +33,7 @@ from orchestrator.published import (
     START,
     TABLES,
     _order_effect,
+    _table,
     _verdict,
     current_section,
     published_summary,
@@ -383,6 +384,18 @@ def test_order_effect_says_which_seed_count_is_which():
     assert text == "where first − what first (Table 1's row, ours) = +0.005 test, +0.027 train (1 seed each)"
     assert _order_effect(row(3, 0.5, 0.9), row(3, 0.6, 0.9)).endswith("= -0.100 test, +0.000 train (3 seeds each)")
     assert _order_effect(row(1, 0.5, 0.9), row(5, 0.6, 0.9)).endswith("(1 seed where first, 5 what first)")
+
+
+def test_table2_verdicts_say_so_when_a_row_stands_beside_its_table1_row():
+    _, summary = published_summary(ROOT)
+    assert _table("table2", summary)[1].startswith("Where first against what first")
+    alone = summary[summary["experiment"] != "table1/1"]  # table2/1 has nothing to stand beside, table2/2 has
+    assert _table("table2", alone)[1].startswith("Where first against what first")
+    alone = alone[~alone["experiment"].str.startswith("table1/")]
+    intro, verdicts = _table("table2", alone)[1:]
+    assert intro == "Where the test accuracy comes from:" and verdicts
+    assert not any("where first − what first" in v for v in verdicts)
+    assert _table("table1", alone)[1].startswith("Verdict per row")
 
 
 def test_tracked_files_are_what_git_would_commit(tmp_path):

@@ -660,6 +660,23 @@ def write_run(root: Path, name: str, space: str, scale: str, trials: list[tuple[
     return root / name
 
 
+def test_comparison_figure_title_names_only_the_runs_with_a_point_on_it(tmp_path):
+    """A Table 2 run has no published value, so no point on the figure against the published numbers: its title
+    does not name it (the published reproduction combines runs of both tables)."""
+    from orchestrator import report_cmd, report_figures
+    from orchestrator.results import read_runs
+
+    for name, label in (("what-first", "table1/1"), ("where-first", "table2/1")):
+        config = trial_config(label, 0, run=name, scale="paper")
+        rows = epoch_rows(config, f"{name}0", [0.4, 0.8], final_train=0.9)
+        write_run(tmp_path, name, label.split("/")[0], "paper", [(config, f"{name}0", rows, "TERMINATED")])
+    data = report_cmd.analyse(read_runs(["what-first", "where-first"], str(tmp_path)), ["test_acc"])
+    figures, jobs = report_figures.comparison_figures(data.summary, data.results, data.curves, data.findings, tmp_path)
+    published = [j for j in jobs if j.kwargs["path"] == tmp_path / report_figures.PUBLISHED_FIGURE]
+    assert [j.kwargs["title"] for j in published] == ["Final test accuracy vs published (what-first)"]
+    assert published[0].kwargs["summary"]["experiment_id"].tolist() == ["table1/1"]
+
+
 def test_paper_scale_report_has_no_banner_no_chance_flags_and_the_difference(tmp_path):
     """A (synthetic) paper-scale run that learned: compared with the published numbers, nothing flagged."""
     trials = []
