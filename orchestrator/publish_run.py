@@ -95,7 +95,7 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def phase_ends(epochs: pa.Table, every_epoch: bool = False) -> pa.Table:
+def epochs_to_publish(epochs: pa.Table, every_epoch: bool = False) -> pa.Table:
     """The rows at the end of a phase (epoch divisible by k) and each trial's last row (every row with
     `every_epoch`), by trial and epoch."""
     trial, epoch, k = (epochs[c].to_pylist() for c in ("trial_id", "epoch", "k"))
@@ -202,7 +202,7 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
         kept_epochs = "every_epoch" if every_epoch else "phase_ends"
         published = {"epochs": EPOCHS_KEPT[kept_epochs], "states": STATES_KEPT, "state_trials": [t for t, _ in kept]}
         (folder / RUN_FILE).write_text(json.dumps({**run.info, "published": published}, indent=2) + "\n")
-        rows = phase_ends(epochs, every_epoch)
+        rows = epochs_to_publish(epochs, every_epoch)
         pq.write_table(rows, folder / EPOCHS_DIR / EPOCHS_FILE, compression="zstd", compression_level=19)
         with storage.fs.open_input_stream(storage.path(TRIALS_FILE)) as stream:
             (folder / TRIALS_FILE).write_bytes(stream.readall())

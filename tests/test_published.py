@@ -424,11 +424,11 @@ def test_replace_section_keeps_the_rest():
 def test_phase_ends_keep_each_phase_end_and_every_trial_last_epoch():
     import pyarrow as pa
 
-    from orchestrator.publish_run import phase_ends
+    from orchestrator.publish_run import epochs_to_publish
 
     rows = [("b", e, 5) for e in range(1, 8)] + [("a", e, 2) for e in range(1, 9)]  # b diverged after epoch 7
     table = pa.table({"trial_id": [r[0] for r in rows], "epoch": [r[1] for r in rows], "k": [r[2] for r in rows]})
-    kept = phase_ends(table)
+    kept = epochs_to_publish(table)
     assert list(zip(kept["trial_id"].to_pylist(), kept["epoch"].to_pylist())) == [
         ("a", 2),
         ("a", 4),
@@ -724,14 +724,14 @@ def test_row_5s_committed_where_network_is_dead(real_images):
 def test_the_collapse_check_dates_row_5_from_its_committed_epochs():
     """Every epoch kept: the collapse is at epoch 291; phase ends only (publish_run's default) between 271 and 300."""
     from orchestrator.aggregate import trial_results
-    from orchestrator.publish_run import phase_ends
+    from orchestrator.publish_run import epochs_to_publish
     from orchestrator.report_checks import collapse_checks
 
     _rows_4_5()
     (run,) = read_runs([str(ROWS_4_5)], str(ROOT / PUBLISHED))
     for epochs, at, after in (
         (run.epochs, 291, 290),
-        (phase_ends(pa.Table.from_pandas(run.epochs)).to_pandas(), 300, 270),
+        (epochs_to_publish(pa.Table.from_pandas(run.epochs)).to_pandas(), 300, 270),
     ):
         results = trial_results(run.trials, epochs)
         checks = collapse_checks(results, epochs).join(results["experiment"])
