@@ -13,7 +13,8 @@
 # (15 MiB parts: no file from $OUT may exceed 16 MiB). Here: cat run.tar.gz.part-* | tar -xz -C results/
 # To go on with a run an earlier session brought back (results/NAME here, ignored by git), add a fifth call that
 # carries it: call 4 then only copies (carry .stage/4: mkdir -p /root/stage && cp -r .stage/4/. /root/stage/),
-# call 5 (carry results/NAME) runs: RESUME_DIR=results/NAME bash benchmarks/gpu_session.sh 480 tables --resume --name NAME
+# call 5 (carry results/NAME) runs: RESUME_DIR=results/NAME bash benchmarks/gpu_session.sh 480 SPACE --resume --name NAME
+# (SPACE: the run's own, as its run.json says, e.g. table1 for table1-row7-paper-h200)
 # A dry run where the project is installed, without a GPU:
 #   OUT=/tmp/gs NO_INSTALL=1 STAGE=../shared RESULTS=/tmp/gs-results bash benchmarks/gpu_session.sh 100 table1 ...
 set -uo pipefail

@@ -11,7 +11,7 @@ The CLI is a thin layer over the same functions (orchestrator/sweep.py, orchestr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 from search_spaces import SearchSpace
 from search_spaces.files import space_from_rows
 
-from .errors import RunFailed
+from .errors import RunFailed, UsageError
 from .results import read_run
 from .sweep import SweepRequest, plan_sweep, run_sweep
 
@@ -48,16 +48,13 @@ def run(
     optionally with "label" and "reference"), which become the space `space_name`. `name`: the run's name
     (default SPACE-SCALE); an existing run is never overwritten (resume=True continues it).
     `options`: any `mosaic-sweep run` option by its Python name: scale, seeds, first_seed, only, overrides
-    ({key: value}, as --set), data_dir, no_verify, results_dir (or storage), address, num_cpus, gpus_per_trial,
-    cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume, progress_every, logger, pack, time_limit.
+    ({key: value}, as --set), data_dir, download, no_verify, results_dir (or storage), name, address, num_cpus,
+    dashboard_host, gpus_per_trial, cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume,
+    progress_every, logger, pack, precision (as --precision: overrides["precision"]), time_limit.
     Bad input raises UsageError; failed trials do not raise (see `RunHandle.ok`); an interrupt or the time limit
     raises RunFailed (code 130 / 75).
     """
-    if isinstance(space, list):
-        space = space_from_rows(space_name, space)
-    if "storage" in options:
-        options["results_dir"] = options.pop("storage")
-    request = SweepRequest(space=space, name=name, **options)
+    request = sweep_request(space, name=name, space_name=space_name, **options)
     plan = plan_sweep(request)  # bad input fails here, before Ray starts
     try:
         run_sweep(request, plan=plan)
@@ -66,6 +63,26 @@ def run(
             raise
         return RunHandle(plan.name, plan.storage.uri, ok=False, error=str(exc))
     return RunHandle(plan.name, plan.storage.uri, ok=True)
+
+
+def sweep_request(
+    space: str | SearchSpace | list[dict], *, name: str | None = None, space_name: str = "rows", **options
+) -> SweepRequest:
+    """`run`'s arguments as the request `mosaic-sweep run` builds from its flags; an unknown option is a UsageError
+    naming it, as an unknown flag is."""
+    if isinstance(space, list):
+        space = space_from_rows(space_name, space)
+    if "storage" in options:
+        options["results_dir"] = options.pop("storage")
+    if options.get("precision") is not None:  # a flag of the CLI, a config key of every trial
+        options["overrides"] = {**options.get("overrides", {}), "precision": options["precision"]}
+    options.pop("precision", None)
+    known = {f.name for f in fields(SweepRequest)} - {"space", "name"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        shown = ", ".join(sorted(known | {"precision", "storage"}))
+        raise UsageError(f"run: unknown option {', '.join(map(repr, unknown))} (options: {shown})")
+    return SweepRequest(space=space, name=name, **options)
 
 
 def load_run(path: str | Path, results_dir: str = "results") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -319,7 +319,14 @@ def _figures(root: Path, results: pd.DataFrame, summary: pd.DataFrame) -> list[s
                 break
     if out:
         report = f"{REPORT.as_posix()}/report.md"
-        out += [f"Full tables, focus outcomes and every trial: [{report}]({report}).", ""]
+        out += [
+            *_para(
+                f"Full tables, focus outcomes and every trial: [{report}]({report}). Of the report only it, "
+                "summary.csv, the figures above and the attention pictures are committed (size budget); its "
+                "per-experiment figures, index.html and trials.csv are one report command away (below)."
+            ),
+            "",
+        ]
     return out
 
 

@@ -192,7 +192,22 @@ def test_python_api_rejects_bad_rows_before_anything_runs(tmp_path):
         run([{"lr": 0.1}], scale="smoke", storage=str(tmp_path))
     with pytest.raises(UsageError, match="unknown space"):
         run("tablez", storage=str(tmp_path))
+    with pytest.raises(UsageError, match=r"unknown option 'seed' \(options: .*seeds"):  # not a TypeError
+        run("table1", seed=1, storage=str(tmp_path))
+    with pytest.raises(UsageError, match="precision must be one of fp32, tf32, bf16, got 'fp64'"):
+        run("table1", scale="smoke", precision="fp64", storage=str(tmp_path))
     assert not any(tmp_path.iterdir())
+
+
+def test_python_api_takes_the_options_of_the_cli_by_their_python_names():
+    from orchestrator.api import sweep_request
+    from orchestrator.cli import build_parser
+    from orchestrator.run_cmd import request_from_args
+
+    flags = ["run", "table1", "--precision", "tf32", "--set", "dtype=float64", "--storage", "s", "--seeds", "2"]
+    cli = request_from_args(build_parser().parse_args(flags))
+    api = sweep_request("table1", precision="tf32", overrides={"dtype": "float64"}, storage="s", seeds=2)
+    assert api == cli and api.overrides == {"dtype": "float64", "precision": "tf32"}
 
 
 # -- connecting --------------------------------------------------------------------------------------------------
