@@ -45,6 +45,7 @@ from orchestrator.report_figures import ORDERS_FIGURE
 from orchestrator.report_text import file_stems
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_final_state, read_runs
 from orchestrator.storage import RunStorage
+from search_spaces import get_space
 from trainables import TrainConfig, WhatNet, WhereNet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -632,6 +633,50 @@ def test_table2_row2_note_quotes_the_committed_data():
     )
 
 
+def test_table2_row3_note_quotes_the_committed_data():
+    """The note on Table 2 row 3 quotes its phase ends and Table 1 row 3's exactly."""
+    note = _note()
+    where = _row_epochs("table2-row3-paper-cpu", "table2/3")
+    what = _row_epochs("table1-row3-paper-cpu", "table1/3")
+    assert where.index.tolist() == what.index.tolist() == list(range(20, 281, 20))
+    assert _beside_table1(where.loc[280], what.loc[280], 3) in note
+    assert where.loc[20, "phase"] == "where"
+    assert (
+        f"moves nothing (running train loss {_at(where, 20, 'train_loss')}, test accuracy {_at(where, 20, 'test_acc')})"
+        in note
+    )
+
+    def alpha(epoch: int) -> str:
+        return _at(where, epoch, "test_fg_alpha")
+
+    assert {alpha(e) for e in range(20, 121, 20)} == {"0.111"}  # "still 0.111 at epoch 120"
+    assert (where.loc[[20, 60, 100], "phase"] == "where").all()  # "after three where phases"
+    assert (
+        f"still {alpha(120)} at epoch 120, after three where phases, {alpha(140)} at 140, {alpha(180)} at 180 and "
+        f"{alpha(280)} at the end" in note
+    )
+    assert (where["test_alpha_ge_half"] == 0).all()  # "no test mosaic has a largest alpha >= 0.5 at any phase end"
+    assert (what.loc[[40, 80], "phase"] == "where").all() and what.loc[60, "phase"] == "what"
+    assert (
+        f"{_at(what, 40, 'test_fg_alpha')} after its first where phase, epoch 40, {_at(what, 80, 'test_fg_alpha')} "
+        f"after its second, {_at(what, 280, 'test_fg_alpha')} at the end" in note
+    )
+    assert (
+        f"running train accuracy {_at(where, 40, 'train_acc')} at epoch 40, {_at(where, 160, 'train_acc')} at 160, "
+        f"{_at(where, 280, 'train_acc')} at 280" in note
+    )
+    best = where["test_acc"].idxmax()
+    assert f"highest at epoch {best} ({_at(where, best, 'test_acc')}) and ends at {_at(where, 280, 'test_acc')}" in note
+    diff = where.loc[280, "test_acc"] - what.loc[280, "test_acc"]
+    assert f"ends {-diff:.3f} below what first here" in note and diff < 0
+    assert (alpha(60), alpha(100)) == ("0.111", "0.111")  # after its second and third where phases
+    assert f"took it from {_at(what, 60, 'test_fg_alpha')} to {_at(what, 80, 'test_fg_alpha')}" in note
+    published = get_space("table1").experiments[2].reference  # row 3
+    assert f"lie closer to the published Table 1 row 3 ({published.train_acc:.2f} / {published.test_acc:.2f})" in note
+    for column, value in (("test_acc", published.test_acc), ("final_train_acc", published.train_acc)):
+        assert abs(where.loc[280, column] - value) < abs(what.loc[280, column] - value), column
+
+
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
 
 
@@ -742,8 +787,6 @@ def test_the_collapse_check_dates_row_5_from_its_committed_epochs():
 
 def test_every_epoch_keeps_the_whole_curve_and_says_so(tmp_path, capsys):
     from test_report import epoch_rows, write_run
-
-    from search_spaces import get_space
 
     row = {**get_space("table1").trials("paper")[0], "seed": 0}  # k = 5: epochs 5 and 7 are the phase ends
     accs = [0.3, 0.4, 0.5, 0.45, 0.6, 0.55, 0.62]
