@@ -600,14 +600,21 @@ def test_table2_row1_note_quotes_the_committed_data():
     assert f"fell from {_at(what, 175, 'train_acc')} (epoch 175) to {_at(what, 180, 'train_acc')} (180)" in note
 
 
+def _both_orders(row: int, k: int, epochs: int) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """The published notes, and the committed phase ends of Table 2 row `row` (CPU, where first) and of Table 1's
+    row of the same settings, the same epochs; the note's first line and the first phase checked."""
+    note = _note()
+    where = _row_epochs(f"table2-row{row}-paper-cpu", f"table2/{row}")
+    what = _row_epochs(f"table1-row{row}-paper-cpu", f"table1/{row}")
+    assert where.index.tolist() == what.index.tolist() == list(range(k, epochs + 1, k))
+    assert _beside_table1(where.loc[epochs], what.loc[epochs], row) in note
+    assert where.loc[k, "phase"] == "where"
+    return note, where, what
+
+
 def test_table2_row2_note_quotes_the_committed_data():
     """The note on Table 2 row 2 quotes its phase ends and Table 1 row 2's exactly."""
-    note = _note()
-    where = _row_epochs("table2-row2-paper-cpu", "table2/2")
-    what = _row_epochs("table1-row2-paper-cpu", "table1/2")
-    assert where.index.tolist() == what.index.tolist() == list(range(10, 201, 10))
-    assert _beside_table1(where.loc[200], what.loc[200], 2) in note
-    assert where.loc[10, "phase"] == "where"
+    note, where, what = _both_orders(2, k=10, epochs=200)
     assert (
         f"leaves running train loss {_at(where, 10, 'train_loss')}, test accuracy {_at(where, 10, 'test_acc')} and "
         f"foreground alpha {_at(where, 10, 'test_fg_alpha')}" in note
@@ -635,12 +642,7 @@ def test_table2_row2_note_quotes_the_committed_data():
 
 def test_table2_row3_note_quotes_the_committed_data():
     """The note on Table 2 row 3 quotes its phase ends and Table 1 row 3's exactly."""
-    note = _note()
-    where = _row_epochs("table2-row3-paper-cpu", "table2/3")
-    what = _row_epochs("table1-row3-paper-cpu", "table1/3")
-    assert where.index.tolist() == what.index.tolist() == list(range(20, 281, 20))
-    assert _beside_table1(where.loc[280], what.loc[280], 3) in note
-    assert where.loc[20, "phase"] == "where"
+    note, where, what = _both_orders(3, k=20, epochs=280)
     assert (
         f"moves nothing (running train loss {_at(where, 20, 'train_loss')}, test accuracy {_at(where, 20, 'test_acc')})"
         in note
