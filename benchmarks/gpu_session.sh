@@ -15,6 +15,8 @@
 # carries it: call 4 then only copies (carry .stage/4: mkdir -p /root/stage && cp -r .stage/4/. /root/stage/),
 # call 5 (carry results/NAME) runs: RESUME_DIR=results/NAME bash benchmarks/gpu_session.sh 480 SPACE --resume --name NAME
 # (SPACE: the run's own, as its run.json says, e.g. table1 for table1-row7-paper-h200)
+# On the same machine while it is still warm (the call right after call 4), /root/stage and /root/results are still
+# there: BENCH_S=0 bash benchmarks/gpu_session.sh LIMIT_S SPACE --resume --name NAME, carrying nothing
 # A dry run where the project is installed, without a GPU:
 #   OUT=/tmp/gs NO_INSTALL=1 STAGE=../shared RESULTS=/tmp/gs-results bash benchmarks/gpu_session.sh 100 table1 ...
 set -uo pipefail

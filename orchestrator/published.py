@@ -28,7 +28,7 @@ from .aggregate import (
     once_per_pack,
     trial_results,
 )
-from .report_checks import collapse_checks, collapse_window
+from .report_checks import collapse_checks, collapse_window, fall_checks
 from .report_figures import ORDERS_FIGURE, PUBLISHED_FIGURE
 from .report_text import file_stems
 from .results import read_runs
@@ -72,11 +72,12 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = results[
         results["experiment"].isin(labels) & (results["scale"] == "paper") & (results["protocol"] == "paper")
     ].reset_index(drop=True)
-    results = results.join(collapse_checks(results, epochs))
+    results = results.join(collapse_checks(results, epochs)).join(fall_checks(results, epochs))
     summary = experiment_summary(results) if not results.empty else pd.DataFrame()
     if not summary.empty:
-        collapsed = results[results["finished"] & results["collapsed_at"].notna()].groupby("experiment")
-        summary["collapses"] = summary["experiment"].map(collapsed.apply(_collapse_epochs))
+        for column, at in (("collapses", "collapsed"), ("falls", "fell")):
+            flagged = results[results["finished"] & results[f"{at}_at"].notna()].groupby("experiment")
+            summary[column] = summary["experiment"].map(flagged.apply(lambda t, at=at: _flagged_epochs(t, at)))
     if not summary.empty and summary["experiment"].duplicated().any():
         twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
         raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")
@@ -125,28 +126,41 @@ def _focus(row) -> str:
     )
 
 
-def _collapse_epochs(trials: pd.DataFrame) -> list[str]:
-    """When each finished trial's attention collapsed: 'at epoch E', or 'between epochs A and E' on a copy that kept
-    phase ends only."""
+def _flagged_epochs(trials: pd.DataFrame, at: str) -> list[str]:
+    """When each finished trial's attention collapsed (`at` "collapsed") or it fell back to chance ("fell"): 'at
+    epoch E', or 'between epochs A and E' on a copy that kept phase ends only."""
     out = []
-    for _, t in trials.sort_values("collapsed_at").iterrows():
-        first, at = collapse_window(int(t["collapsed_at"]), t["collapsed_after"])
-        out.append(f"at epoch {at}" if first == at else f"between epochs {first} and {at}")
+    for _, t in trials.sort_values(f"{at}_at").iterrows():
+        first, epoch = collapse_window(int(t[f"{at}_at"]), t[f"{at}_after"])
+        out.append(f"at epoch {epoch}" if first == epoch else f"between epochs {first} and {epoch}")
     return out
 
 
-def _collapse(row) -> str:
-    """' The attention collapsed ...' when it did in some of the row's seeds (report_checks.collapse_checks)."""
-    epochs = row.get("collapses")
-    if not isinstance(epochs, list) or not epochs:
-        return ""
-    seeds = int(row["seeds"])
-    when = "; ".join(epochs)
-    share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
-    return (
-        f" The attention collapsed to uniform {when} and stayed{share}: the where network stopped telling the "
-        "tiles apart, so the final numbers are a what network's on averages of the tiles."
-    )
+# The sentence a Table row's verdict gains when some of its seeds were flagged (summary column: opening, ending).
+FLAG_SENTENCES = {
+    "collapses": (  # report_checks.collapse_checks
+        " The attention collapsed to uniform",
+        ": the where network stopped telling the tiles apart, so the final numbers are a what network's on averages "
+        "of the tiles.",
+    ),
+    "falls": (  # report_checks.fall_checks
+        " The test accuracy fell back to chance",
+        " (test loss at ln(classes)): the networks stopped working, so the final numbers are chance's, not the "
+        "method's.",
+    ),
+}
+
+
+def _flags(row) -> str:
+    """' The attention collapsed ... at epoch E and stayed ...' and the like: one sentence per flag of the row."""
+    out = ""
+    for column, (opening, ending) in FLAG_SENTENCES.items():
+        epochs = row.get(column)
+        if isinstance(epochs, list) and epochs:
+            seeds = int(row["seeds"])
+            share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
+            out += f"{opening} {'; '.join(epochs)} and stayed{share}{ending}"
+    return out
 
 
 def _row(summary: pd.DataFrame, label: str):
@@ -208,11 +222,11 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], str, list[str]
         lines.append("| " + " | ".join(cells + [f"{seeds}{note}"]) + " |")
         if seeds and published:
             verdict = _verdict(row, ref.train_acc, ref.test_acc)
-            verdicts.append(f"- row {number}: {verdict}. Measured: {_focus(row)}.{_collapse(row)}")
+            verdicts.append(f"- row {number}: {verdict}. Measured: {_focus(row)}.{_flags(row)}")
         elif seeds:
             order = f"{_order_effect(row, other)}. Measured: " if _seeds(other) else ""
             compared |= bool(order)
-            verdicts.append(f"- row {number}: {order}{_focus(row)}.{_collapse(row)}")
+            verdicts.append(f"- row {number}: {order}{_focus(row)}.{_flags(row)}")
         elif published:
             verdicts.append(f"- row {number}: {absent}.")
     if published:

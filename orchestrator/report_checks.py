@@ -6,6 +6,9 @@
 - collapsed attention: a trial whose attention became exactly uniform and stayed so to its end, through a phase
   that trained the where network (a where network whose score no longer depends on the tile, as when the ReLUs of
   a hidden layer are all dead, which no gradient can revive) ends with a what network trained on plain averages;
+- fell back to chance: a trial that left chance and came back to it for good, its test accuracy in the chance
+  band and its test loss near ln(classes) from some epoch to its last (a what network whose every unit of a hidden
+  layer is dead predicts one class whatever the mosaic: Table 2 row 5, seed 0);
 - identical results: trials whose every metric at every epoch is equal (a scale can collapse several table
   rows onto one configuration, or a setting can have had no effect);
 - settings: which of a row's paper settings the scale (or an override) changed;
@@ -173,17 +176,23 @@ def collapse_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame
     """Per trial (same index as `results`): `collapsed_at`, the first recorded epoch from which its test attention
     stayed uniform (COLLAPSE_TOLERANCE) to its last (NA when it did not collapse); `collapsed_after`, the recorded
     epoch before it (a copy with phase ends only: the collapse came in between); and `collapse_evidence`."""
-    empty = {"collapsed_at": pd.NA, "collapsed_after": pd.NA, "collapse_evidence": ""}
-    rows = {index: dict(empty) for index in results.index}
     needed = {"test_fg_alpha", "test_alpha_ge_half", "epoch", "test_acc"}
+    return _tail_checks(results, epochs, needed, _collapse_of_trial, "collapsed", "collapse_evidence")
+
+
+def _tail_checks(results, epochs, needed: set[str], of_trial, name: str, evidence: str) -> pd.DataFrame:
+    """Per trial (same index as `results`): `<name>_at`, `<name>_after` and `evidence` as `of_trial(curve, trial)`
+    finds them on the trial's epochs in order (None: not flagged, NA and ''); none flagged without `needed`."""
+    empty = {f"{name}_at": pd.NA, f"{name}_after": pd.NA, evidence: ""}
+    rows = {index: dict(empty) for index in results.index}
     if not epochs.empty and needed <= set(epochs.columns):
         by_trial = dict(tuple(epochs.sort_values("epoch").groupby(TRIAL_KEY)))
         for index, trial in results.iterrows():
             curve = by_trial.get((trial["run"], trial["trial_id"]))
             if curve is not None:
-                rows[index] = _collapse_of_trial(curve, trial) or dict(empty)
+                rows[index] = of_trial(curve, trial) or dict(empty)
     out = pd.DataFrame.from_dict(rows, orient="index", columns=list(empty))
-    return out.astype({"collapsed_at": "Int64", "collapsed_after": "Int64", "collapse_evidence": str})
+    return out.astype({f"{name}_at": "Int64", f"{name}_after": "Int64", evidence: str})
 
 
 def collapse_window(at: int, after) -> tuple[int, int]:
@@ -197,22 +206,17 @@ def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
     tiles = int(grid) ** 2 if pd.notna(grid) else 9
     alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
     uniform = (np.abs(alpha - 1 / tiles) <= COLLAPSE_TOLERANCE) & (curve["test_alpha_ge_half"].to_numpy() == 0)
-    if not len(uniform) or not uniform[-1]:
+    start = _tail_start(uniform)
+    if start is None:
         return None
-    start = len(uniform) - int(np.argmin(uniform[::-1])) if not uniform.all() else 0  # first of the uniform tail
     tail, before = curve.iloc[start:], curve.iloc[:start]
     if "phase" in curve and not (tail["phase"] != "what").any():  # a frozen where network: nothing died
         return None
     epoch, end = int(tail["epoch"].iloc[0]), tail.iloc[-1]
     after = int(before["epoch"].iloc[-1]) if len(before) else None
-    first, _ = collapse_window(epoch, after)
-    if after is None:
-        when = f"from its first recorded epoch ({epoch})"
-    else:
-        when = f"from epoch {epoch}" if first == epoch else f"from between epochs {first} and {epoch}"
     evidence = (
         f"test attention uniform (mean foreground alpha {end['test_fg_alpha']:.6f} = 1/{tiles} to within "
-        f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5) {when} to {int(end['epoch'])}"
+        f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5) {_when(epoch, after)} to {int(end['epoch'])}"
     )
     if before["test_fg_alpha"].notna().any():
         peak = before.loc[before["test_fg_alpha"].idxmax()]
@@ -224,6 +228,51 @@ def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
         "collapsed_after": after if after is not None else pd.NA,
         "collapse_evidence": evidence,
     }
+
+
+def _tail_start(flags: np.ndarray) -> int | None:
+    """The index of the first of the True values that end `flags` (a boolean per recorded epoch, in order); None when
+    its last value is False."""
+    if not len(flags) or not flags[-1]:
+        return None
+    return len(flags) - int(np.argmin(flags[::-1])) if not flags.all() else 0
+
+
+def _when(epoch: int, after) -> str:
+    """'from epoch E', or 'from between epochs A and E' when the recorded epoch before it, `after`, is further back."""
+    if after is None:
+        return f"from its first recorded epoch ({epoch})"
+    first, _ = collapse_window(epoch, after)
+    return f"from epoch {epoch}" if first == epoch else f"from between epochs {first} and {epoch}"
+
+
+def fall_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per trial (same index as `results`): `fell_at`, the first recorded epoch from which its test accuracy stayed in
+    the chance band (`chance_band`) and its test loss within LOSS_TOLERANCE of ln(classes) to its last, when an
+    earlier epoch's test accuracy was above the band (NA otherwise: a trial that never left chance is
+    `chance_checks`' case); `fell_after`, the recorded epoch before it; and `fall_evidence`."""
+    return _tail_checks(results, epochs, {"epoch", "test_acc", "test_loss"}, _fall_of_trial, "fell", "fall_evidence")
+
+
+def _fall_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
+    n_classes = classes(trial.get("foreground"))
+    p, half = chance_band(n_classes, trial.get("n_test"))
+    if math.isnan(half):
+        return None
+    acc, loss = curve["test_acc"].to_numpy(dtype=float), curve["test_loss"].to_numpy(dtype=float)
+    start = _tail_start((np.abs(acc - p) <= half) & (np.abs(loss - math.log(n_classes)) <= LOSS_TOLERANCE))
+    before = curve.iloc[:start] if start else curve.iloc[:0]
+    if not len(before) or not (before["test_acc"] > p + half).any():
+        return None
+    tail, peak = curve.iloc[start:], before.loc[before["test_acc"].idxmax()]
+    epoch, after = int(tail["epoch"].iloc[0]), int(before["epoch"].iloc[-1])
+    evidence = (
+        f"test acc {_range_text(tail['test_acc'].min(), tail['test_acc'].max())} within 1/{n_classes} ± {half:.3f} "
+        f"and test loss within {LOSS_TOLERANCE:g} of ln {n_classes} = {math.log(n_classes):.3f} "
+        f"{_when(epoch, after)} to {int(tail['epoch'].iloc[-1])}, after a test acc of {peak['test_acc']:.3f} at "
+        f"epoch {int(peak['epoch'])}"
+    )
+    return {"fell_at": epoch, "fell_after": after, "fall_evidence": evidence}
 
 
 def _range_text(low: float, high: float) -> str:
@@ -516,10 +565,11 @@ def order_pairs(summary: pd.DataFrame) -> dict[str, list[OrderPair]]:
 
 
 # -- everything a report says before its numbers --------------------------------------------------------------------
-def experiments_collapsed(summary: pd.DataFrame, results: pd.DataFrame) -> pd.Series:
-    """Per experiment (index of `summary`): how many of its finished trials' attention collapsed."""
+def experiments_flagged(summary: pd.DataFrame, results: pd.DataFrame, column: str) -> pd.Series:
+    """Per experiment (index of `summary`): how many of its finished trials have a `column` (`collapsed_at`: whose
+    attention collapsed; `fell_at`: that fell back to chance)."""
     done = results[results["finished"]]
-    counts = done.groupby("experiment_id")["collapsed_at"].count()
+    counts = done.groupby("experiment_id")[column].count()
     return summary["experiment_id"].map(counts).fillna(0).astype(int)
 
 
@@ -561,6 +611,7 @@ class Findings:
     banner: list[str]  # empty at paper scale
     chance_trials: pd.DataFrame  # finished trials that never left chance (rows of results)
     collapsed_trials: pd.DataFrame  # finished trials whose attention collapsed to uniform (rows of results)
+    fallen_trials: pd.DataFrame  # finished trials that fell back to chance (rows of results)
     finished: int
     identical: list[IdenticalGroup]
     same_seeds: dict[str, list[str]]
@@ -577,19 +628,21 @@ class Findings:
 
 def annotate(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """`results` with the per-trial checks: chance (`never_left_chance`, `chance_acc`, evidence), collapsed
-    attention (`collapsed_at`, evidence) and `identical_to`."""
+    attention (`collapsed_at`, evidence), fell back to chance (`fell_at`, evidence) and `identical_to`."""
     out = results.join(chance_checks(results, epochs)).join(collapse_checks(results, epochs))
+    out = out.join(fall_checks(results, epochs))
     out["identical_to"] = identical_trials(out, epochs)
     return out
 
 
 def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame, runs: list[dict]) -> Findings:
-    """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance and
-    same_results_as columns in place."""
+    """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance,
+    collapsed, fell_to_chance and same_results_as columns in place."""
     sampled = sampled_groups(summary)
     mark_paper_changes(summary, sampled)
     summary["at_chance"] = experiments_at_chance(summary, results)
-    summary["collapsed"] = experiments_collapsed(summary, results)
+    summary["collapsed"] = experiments_flagged(summary, results, "collapsed_at")
+    summary["fell_to_chance"] = experiments_flagged(summary, results, "fell_at")
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))
     done = results[results["finished"]]
@@ -597,6 +650,7 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
         banner=scale_banner(summary, runs),
         chance_trials=done[done["never_left_chance"]],
         collapsed_trials=done[done["collapsed_at"].notna()],
+        fallen_trials=done[done["fell_at"].notna()],
         finished=len(done),
         identical=identical,
         same_seeds=identical_seeds(results),

@@ -125,7 +125,8 @@ def make_report(options: ReportOptions) -> str:
         f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {len(content.results)} trials, "
         f"{len(content.summary)} experiments, {len(content.problems)} not finished, "
         f"{len(content.findings.chance_trials)} never left chance, {len(content.findings.collapsed_trials)} attention "
-        f"collapsed, {count_figures(out)} figures -> {where}/index.html"
+        f"collapsed, {len(content.findings.fallen_trials)} fell back to chance, {count_figures(out)} figures -> "
+        f"{where}/index.html"
     )
     return where
 

@@ -1,9 +1,10 @@
 """index.html: the report as one page a person reads top-down, plain HTML plus a few lines of JavaScript.
 
-At the top: the runs, a banner when they are not at paper scale, the flags (chance, collapsed attention, identical
-results, trials that did not finish), the paper-layout tables with each experiment's figures folded under its row
-(<details>), and the figures comparing experiments. Below: how to read the numbers, focus outcomes, every trial, nodes.
-Every table sorts by a click on a column header (no server, no library); figures are linked by relative path.
+At the top: the runs, a banner when they are not at paper scale, the flags (chance, collapsed attention, fell back to
+chance, identical results, trials that did not finish), the paper-layout tables with each experiment's figures folded
+under its row (<details>), and the figures comparing experiments. Below: how to read the numbers, focus outcomes, every
+trial, nodes. Every table sorts by a click on a column header (no server, no library); figures are linked by relative
+path.
 """
 
 from __future__ import annotations

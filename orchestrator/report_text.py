@@ -164,6 +164,9 @@ def flags_cell(r: pd.Series) -> str:
     if r.get("collapsed"):
         seeds = int(r["seeds"])
         flags.append("attention collapsed" + (f" in {int(r['collapsed'])} of {seeds} seeds" if seeds > 1 else ""))
+    if r.get("fell_to_chance"):
+        seeds = int(r["seeds"])
+        flags.append("fell back to chance" + (f" in {int(r['fell_to_chance'])} of {seeds} seeds" if seeds > 1 else ""))
     same = r.get("same_results_as")
     if isinstance(same, str) and same:
         flags.append(f"same results as {same}")
@@ -277,6 +280,10 @@ def trial_flags(trial: pd.Series) -> str:
         at = int(trial["collapsed_at"])
         first, _ = collapse_window(at, trial.get("collapsed_after"))
         flags.append(f"attention collapsed {f'at epoch {at}' if first == at else f'by epoch {at}'}")
+    if pd.notna(trial.get("fell_at")):
+        at = int(trial["fell_at"])
+        first, _ = collapse_window(at, trial.get("fell_after"))
+        flags.append(f"fell back to chance {f'at epoch {at}' if first == at else f'by epoch {at}'}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
@@ -347,6 +354,12 @@ def reading_notes(content: ReportContent) -> list[str]:
         "scores every tile alike, as when every unit of one of its hidden layers is dead (no gradient can revive "
         "it), and the what network learns from plain averages of the tiles. On a published copy that kept only "
         "phase ends, the collapse came between the epoch given and the kept epoch before it.",
+        "Fell back to chance: a trial fell back to chance when, after an epoch with a test accuracy above the chance "
+        "band, its test accuracy was in the band and its test loss within "
+        f"{LOSS_TOLERANCE:g} of ln(classes) at some epoch and stayed so to the last: its networks stopped working "
+        "(e.g. a what network with every unit of a hidden layer dead answers one class whatever the mosaic), and "
+        "its final numbers are chance's. On a copy that kept only phase ends, it fell between the epoch given and "
+        "the kept epoch before it.",
     ]
 
 
@@ -370,6 +383,14 @@ def flag_lines(content: ReportContent) -> list[str]:
             f"({_list([trial_name(t) for _, t in f.collapsed_trials.iterrows()])}) ended with a where network "
             "that scores every tile alike; their final numbers are a what network's on averages of the tiles, not "
             f"the method's. E.g. {trial_name(example)}: {example['collapse_evidence']}."
+        )
+    if len(f.fallen_trials):
+        example = f.fallen_trials.iloc[0]
+        out.append(
+            f"Fell back to chance: {len(f.fallen_trials)} of {f.finished} finished trials "
+            f"({_list([trial_name(t) for _, t in f.fallen_trials.iterrows()])}) learned, then ended at chance; "
+            f"their final numbers say the networks stopped working, not what the method reaches. E.g. "
+            f"{trial_name(example)}: {example['fall_evidence']}."
         )
     for g in f.identical:
         why = (
@@ -588,7 +609,7 @@ SUMMARY_COLUMNS = (
     ]
     + [f"{split}_{f}_{stat}" for split in ("train", "test") for f in FOCUS for stat in ("mean", "std")]
     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS]
-    + ["at_chance", "collapsed", "same_results_as", "failures"]
+    + ["at_chance", "collapsed", "fell_to_chance", "same_results_as", "failures"]
 )
 
 
@@ -629,6 +650,8 @@ TRIAL_COLUMNS = (
         "never_left_chance",
         "collapsed_at",
         "collapsed_after",
+        "fell_at",
+        "fell_after",
         "identical_to",
     ]
     + ["ref_train_acc", "ref_test_acc", "wall_s"]

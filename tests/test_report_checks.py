@@ -249,3 +249,49 @@ def test_no_collapse_check_without_the_attention_columns():
     results, epochs = results_of([(config, "d", rows)])
     checks = report_checks.collapse_checks(results, epochs.drop(columns=["test_fg_alpha"]))
     assert checks["collapsed_at"].isna().all() and (checks["collapse_evidence"] == "").all()
+
+
+def _at_chance_from(rows: list[dict], first: int, loss: float = math.log(3)) -> list[dict]:
+    """From epoch `first` on: test accuracy 1/3 and test loss `loss` (ln 3: a what network answering one class)."""
+    for row in rows[first - 1 :]:
+        row.update({"test_acc": 1 / 3, "test_loss": loss})
+    return rows
+
+
+def test_a_trial_that_learned_then_fell_back_to_chance_for_good_is_flagged_with_its_epoch():
+    fell, wrong, dipped, never = (trial_config(f"table1/{n}", 0) for n in (5, 4, 6, 1))
+    dip = epoch_rows(dipped, "d", [0.4, 0.8, 0.3, 0.8])
+    dip[2].update({"test_acc": 1 / 3, "test_loss": math.log(3)})
+    results, epochs = results_of(
+        [
+            (fell, "f", _at_chance_from(epoch_rows(fell, "f", [0.4, 0.8, 0.7, 0.3, 0.3]), 4)),
+            # at chance's accuracy but confidently wrong (loss far from ln 3): not a network answering one class
+            (wrong, "w", _at_chance_from(epoch_rows(wrong, "w", [0.4, 0.8, 0.3, 0.3]), 3, loss=14.8)),
+            # at chance for an epoch, then learning again: nothing stopped for good
+            (dipped, "d", dip),
+            (never, "n", chance_rows(epoch_rows(never, "n", [0.3, 0.3, 0.3], final_train=0.3))),  # chance_checks' case
+        ]
+    )
+    flags = results.set_index("trial_id")
+    assert (flags.loc["f", "fell_at"], flags.loc["f", "fell_after"]) == (4, 3)
+    assert flags.loc[["w", "d", "n"], "fell_at"].isna().all() and flags.loc["n", "never_left_chance"]
+    evidence = flags.loc["f", "fall_evidence"]
+    assert evidence.startswith("test acc 0.333 within 1/3 ± ") and "of ln 3 = 1.099 from epoch 4 to 5" in evidence
+    assert evidence.endswith("after a test acc of 0.800 at epoch 2")
+    summary = aggregate.experiment_summary(results)
+    found = report_checks.findings(results, epochs, summary, [])
+    assert found.fallen_trials["trial_id"].tolist() == ["f"]
+    by_id = summary.set_index("experiment_id")
+    assert by_id.loc["table1/5", "fell_to_chance"] == 1 and by_id.loc["table1/4", "fell_to_chance"] == 0
+    assert report_text.flags_cell(by_id.loc["table1/5"]) == "fell back to chance"
+    assert report_text.trial_flags(flags.loc["f"]) == "fell back to chance at epoch 4"
+    assert report_text.trial_flags(flags.loc["w"]) == "-"
+
+    # kept at phase ends only (epochs 10, 20, ...): it fell somewhere after the last kept epoch above chance
+    kept = _at_chance_from(epoch_rows(fell, "p", [0.4, 0.8, 0.3]), 3)
+    for row, epoch in zip(kept, (10, 20, 30)):
+        row["epoch"] = epoch
+    trial = results_of([(fell, "p", kept)])[0].iloc[0]
+    assert (trial["fell_at"], trial["fell_after"]) == (30, 20)
+    assert "from between epochs 21 and 30 to 30" in trial["fall_evidence"]
+    assert report_text.trial_flags(trial) == "fell back to chance by epoch 30"
