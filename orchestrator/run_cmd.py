@@ -7,6 +7,7 @@ from dataclasses import fields
 
 from search_spaces import REGISTRY, SCALES
 
+from .api import sweep_request
 from .cli_args import add_data_flags, non_negative_float, non_negative_int, positive_float, positive_int
 from .sweep import SweepRequest, run_sweep
 
@@ -162,11 +163,11 @@ def parse_assignment(text: str) -> tuple[str, object]:
 
 
 def request_from_args(args: argparse.Namespace) -> SweepRequest:
+    """The request the flags describe, built by the Python API's rule (api.sweep_request: --precision is a config
+    key of every trial), so that the CLI and `run(...)` cannot drift apart."""
     values = {f.name: getattr(args, f.name) for f in fields(SweepRequest) if hasattr(args, f.name)}
-    overrides = dict(args.overrides or [])
-    if args.precision is not None:
-        overrides["precision"] = args.precision
-    return SweepRequest(**{**values, "overrides": overrides})
+    values["overrides"] = dict(args.overrides or [])
+    return sweep_request(values.pop("space"), precision=args.precision, **values)
 
 
 def run_space(args: argparse.Namespace, trainable_fn=None) -> int:
