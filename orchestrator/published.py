@@ -77,7 +77,7 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not summary.empty:
         for column, at in (("collapses", "collapsed"), ("falls", "fell")):
             flagged = results[results["finished"] & results[f"{at}_at"].notna()].groupby("experiment")
-            summary[column] = summary["experiment"].map(flagged.apply(lambda t, at=at: _flagged_epochs(t, at)))
+            summary[column] = summary["experiment"].map({e: _flagged_epochs(t, at) for e, t in flagged})
     if not summary.empty and summary["experiment"].duplicated().any():
         twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
         raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")

@@ -29,6 +29,7 @@ from orchestrator.publish_run import (
 )
 from orchestrator.published import (
     END,
+    FLAG_SENTENCES,
     PUBLISHED,
     REPORT,
     START,
@@ -399,6 +400,21 @@ def test_table2_verdicts_say_so_when_a_row_stands_beside_its_table1_row():
     assert intro == "Where the test accuracy comes from:" and verdicts
     assert not any("where first − what first" in v for v in verdicts)
     assert _table("table1", alone)[1].startswith("Verdict per row")
+
+
+def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
+    """A published set with no collapsed or fallen trial (here: Table 1 row 1 alone) has no flag sentences, and the
+    set with both says each once, in its row's verdict."""
+    shutil.copytree(ROOT / PUBLISHED / "table1-row1-paper-cpu", tmp_path / PUBLISHED / "table1-row1-paper-cpu")
+    _, summary = published_summary(tmp_path)
+    assert summary["experiment"].tolist() == ["table1/1"] and summary[["collapses", "falls"]].isna().all(axis=None)
+    verdicts = _table("table1", summary)[2]
+    assert verdicts[0].startswith("- row 1: 1 seed") and "- row 2: not run yet." in verdicts
+    assert not any(opening in v for v in verdicts for opening, _ in FLAG_SENTENCES.values())
+    _, everything = published_summary(ROOT)
+    lines = [v for t in ("table1", "table2") for v in _table(t, everything)[2]]
+    for opening, _ in FLAG_SENTENCES.values():
+        assert len([v for v in lines if opening in v]) == 1, opening
 
 
 def test_tracked_files_are_what_git_would_commit(tmp_path):
@@ -937,15 +953,23 @@ def test_table2_row5_note_quotes_the_committed_data():
         f"epoch {best}) and the mean foreground alpha {_at(row5, 300, 'test_fg_alpha')}" in note
     )
     assert (row5.loc[301:330, "phase"] == "where").all() and row5.loc[300, "phase"] == "what"
+    starts = row5.index[row5["phase"].ne(row5["phase"].shift())]  # first epoch of each phase
+    assert starts.tolist() == list(range(1, 361, 30)) and row5.loc[1, "phase"] == "where"
+    assert (starts.get_loc(271) + 1, starts.get_loc(301) + 1) == (10, 11)  # the fifth what, the sixth where phase
     loss = [_at(row5, e, "train_loss") for e in (301, 311, 312, 313)]
     assert f"rose from {loss[0]} (epoch 301) to {loss[1]} (311), {loss[2]} (312) and {loss[3]} (313)" in note
     assert (row5.loc[312:, "test_alpha_ge_half"] == 1).all() and row5.loc[311, "test_alpha_ge_half"] < 0.5
     assert (
         f"every test mosaic has a largest alpha >= 0.5 ({_at(row5, 312, 'test_alpha_ge_half')}) while the mean "
-        f"foreground alpha fell to {_at(row5, 312, 'test_fg_alpha')} (312) and {_at(row5, 314, 'test_fg_alpha')} (314)"
-        in note
+        f"foreground alpha fell to {_at(row5, 312, 'test_fg_alpha')} (312), {_at(row5, 313, 'test_fg_alpha')} (313) "
+        f"and {_at(row5, 314, 'test_fg_alpha')} (314)" in note
     )
-    assert f"answers confidently wrong (test loss {_at(row5, 314, 'test_loss')})" in note
+    on_fg = row5.loc[314, "test_ftpt"] + row5.loc[314, "test_ftpf"]  # largest alpha on the foreground tile
+    assert f"one mosaic of ten ({on_fg:.3f} of the test mosaics at epoch 314)" in note and 0.09 < on_fg < 0.11
+    assert (
+        f"mostly wrong and sure of it (test loss {_at(row5, 314, 'test_loss')}, test accuracy "
+        f"{_at(row5, 314, 'test_acc')})" in note
+    )
     tests = [c for c in row5.columns if c.startswith("test_")]
     assert (row5.loc[314:330, tests].round(6).nunique() == 1).all()  # "repeats the same numbers from epoch 314"
     assert row5.loc[313:330, tests].round(6).nunique().max() > 1
@@ -960,6 +984,12 @@ def test_table2_row5_note_quotes_the_committed_data():
     assert f"to {_at(row5, 331, 'train_loss')} in its first epoch (331) and to 1.099 = ln 3 from 332 to the end" in note
     assert f"(the test mosaics' share of trucks: {last['test_acc']:.3f})" in note
     assert f"after a best test accuracy of {_at(what, what['test_acc'].idxmax(), 'test_acc')})" in note
+    # "rows 4 and 6 of Table 1 and row 6 of Table 2 did not": no flag, and each ends near its best
+    results, _ = published_summary(ROOT)
+    rows = results.set_index("experiment").loc[["table1/4", "table1/6", "table2/6", "table2/5", "table1/5"]]
+    assert rows["collapsed_at"].notna().tolist() == [False, False, False, False, True]
+    assert rows["fell_at"].notna().tolist() == [False, False, False, True, False]
+    assert (rows["test_acc"].iloc[:3] > 0.74).all()
     # the README's generated line says so too (report_checks.fall_checks: the first test pass at chance for good)
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert "The test accuracy fell back to chance at epoch 331 and stayed" in readme
@@ -990,7 +1020,7 @@ def test_table2_row5s_committed_networks_answer_one_class_through_one_tile(real_
                 assert (what(weighted).argmax(dim=1) == config.mosaic.foreground.index(CLASSES.index("truck"))).all()
     finally:
         hook.remove()
-    assert sum(fired) == 0 and len(fired) == 5
+    assert sum(fired) == 0 and len(fired) == 5 and what.fc3.out_features == 10  # "fc3, 10 ReLUs"
 
 
 def test_table2_row6_note_quotes_the_committed_data():
@@ -1000,6 +1030,8 @@ def test_table2_row6_note_quotes_the_committed_data():
     what = _row_epochs("table1-row6-paper-cpu", "table1/6")
     assert _beside_table1(where.loc[500], what.loc[500], 6, "; published 0.86 / 0.41") in note
     assert (where.loc[1:50, "phase"] == "where").all() and where.loc[50:51, "phase"].tolist() == ["where", "what"]
+    for column in ("train_loss", "test_acc", "test_fg_alpha"):  # "moves nothing": the same at 3 decimals throughout
+        assert where.loc[1:50, column].round(3).nunique() == 1, column
     assert (
         f"moves nothing (running train loss {_at(where, 50, 'train_loss')}, test accuracy "
         f"{_at(where, 50, 'test_acc')}, foreground alpha {_at(where, 50, 'test_fg_alpha')})" in note
