@@ -123,10 +123,18 @@ def ray_cluster():
     from ray.cluster_utils import Cluster
 
     node_args = {"num_cpus": 1, "object_store_memory": 400 * 2**20}
-    # The head runs the dashboard (on loopback, a free port) so that jobs can be submitted to it.
-    head_args = {**node_args, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": free_port()}
+    # The head runs the dashboard (on loopback, a free port) so that jobs can be submitted to it. Each node's
+    # dashboard agent gets a free port too: with Ray's default (52365) held by another Ray on this machine (a sweep
+    # running beside the tests) the head would have no agent, and every job submission would be refused.
+    head_args = {
+        **node_args,
+        "include_dashboard": True,
+        "dashboard_host": "127.0.0.1",
+        "dashboard_port": free_port(),
+        "dashboard_agent_listen_port": free_port(),
+    }
     cluster = Cluster(initialize_head=True, head_node_args=head_args)
-    cluster.add_node(**node_args)
+    cluster.add_node(**node_args, dashboard_agent_listen_port=free_port())
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
     cluster.dashboard_url = f"http://127.0.0.1:{head_args['dashboard_port']}"
