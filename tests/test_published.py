@@ -1067,3 +1067,32 @@ def test_table2_row6_note_quotes_the_committed_data():
         f"{ends.max():.3f} at the phase ends from epoch 250 on, ending at {_at(where, 500, 'test_acc')}: where first "
         f"− what first = {where.loc[500, 'test_acc'] - what.loc[500, 'test_acc']:.3f}" in note
     )
+
+
+def test_table2_row4_note_quotes_the_committed_data():
+    """The note on Table 2 row 4 quotes its phase ends and Table 1 row 4's (every epoch committed) exactly."""
+    note = _note()
+    where = _row_epochs("table2-row4-paper-cpu", "table2/4")
+    what = _row_epochs(ROWS_4_5.name, "table1/4")
+    ends = list(range(20, 321, 20))
+    assert where.index.tolist() == ends and where.loc[20, "phase"] == "where"
+    what = what.loc[ends]  # like with like: Table 1 row 4 at the same phase ends
+    assert _beside_table1(where.loc[320], what.loc[320], 4) in note
+    assert (
+        f"moves nothing (running train loss {_at(where, 20, 'train_loss')}, test accuracy {_at(where, 20, 'test_acc')})"
+        in note
+    )
+    assert (where.loc[[20, 60, 100], "phase"] == "where").all() and (what.loc[[40, 80], "phase"] == "where").all()
+    assert (
+        f"the mean foreground alpha is {_at(where, 60, 'test_fg_alpha')} after its second where phase (epoch 60; "
+        f"Table 1 row 4: {_at(what, 40, 'test_fg_alpha')} after its first, epoch 40) and "
+        f"{_at(where, 100, 'test_fg_alpha')} after its third (100; Table 1 row 4: {_at(what, 80, 'test_fg_alpha')} "
+        "after its second, 80)" in note
+    )
+    best, best_what = where["test_acc"].idxmax(), what["test_acc"].idxmax()
+    diff = where.loc[320, "test_acc"] - what.loc[320, "test_acc"]
+    assert (
+        f"highest at the end, epoch {best} ({_at(where, best, 'test_acc')}; Table 1 row 4: "
+        f"{_at(what, best_what, 'test_acc')} at {best_what}): where first − what first = {diff:+.3f}" in note
+    )
+    assert best == 320
