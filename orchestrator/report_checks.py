@@ -261,8 +261,10 @@ def _fall_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
         return None
     acc, loss = curve["test_acc"].to_numpy(dtype=float), curve["test_loss"].to_numpy(dtype=float)
     start = _tail_start((np.abs(acc - p) <= half) & (np.abs(loss - math.log(n_classes)) <= LOSS_TOLERANCE))
-    before = curve.iloc[:start] if start else curve.iloc[:0]
-    if not len(before) or not (before["test_acc"] > p + half).any():
+    if not start:  # not at chance at the end (None), or at chance throughout (0: chance_checks' case)
+        return None
+    before = curve.iloc[:start]
+    if not (before["test_acc"] > p + half).any():
         return None
     tail, peak = curve.iloc[start:], before.loc[before["test_acc"].idxmax()]
     epoch, after = int(tail["epoch"].iloc[0]), int(before["epoch"].iloc[-1])

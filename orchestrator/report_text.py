@@ -157,16 +157,18 @@ def _setting(value) -> str:
     return "-" if missing else format_setting(value)
 
 
+# Flags dated by epoch: (words, summary column counting its seeds, prefix of the trial's `<prefix>_at`/`_after`).
+DATED_FLAGS = (("attention collapsed", "collapsed", "collapsed"), ("fell back to chance", "fell_to_chance", "fell"))
+
+
 def flags_cell(r: pd.Series) -> str:
     flags = []
     if r.get("at_chance"):
         flags.append("never left chance")
-    if r.get("collapsed"):
-        seeds = int(r["seeds"])
-        flags.append("attention collapsed" + (f" in {int(r['collapsed'])} of {seeds} seeds" if seeds > 1 else ""))
-    if r.get("fell_to_chance"):
-        seeds = int(r["seeds"])
-        flags.append("fell back to chance" + (f" in {int(r['fell_to_chance'])} of {seeds} seeds" if seeds > 1 else ""))
+    for words, count, _ in DATED_FLAGS:
+        if r.get(count):
+            seeds = int(r["seeds"])
+            flags.append(words + (f" in {int(r[count])} of {seeds} seeds" if seeds > 1 else ""))
     same = r.get("same_results_as")
     if isinstance(same, str) and same:
         flags.append(f"same results as {same}")
@@ -276,14 +278,11 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def trial_flags(trial: pd.Series) -> str:
     flags = ["never left chance"] if trial.get("never_left_chance") is True else []
-    if pd.notna(trial.get("collapsed_at")):
-        at = int(trial["collapsed_at"])
-        first, _ = collapse_window(at, trial.get("collapsed_after"))
-        flags.append(f"attention collapsed {f'at epoch {at}' if first == at else f'by epoch {at}'}")
-    if pd.notna(trial.get("fell_at")):
-        at = int(trial["fell_at"])
-        first, _ = collapse_window(at, trial.get("fell_after"))
-        flags.append(f"fell back to chance {f'at epoch {at}' if first == at else f'by epoch {at}'}")
+    for words, _, prefix in DATED_FLAGS:
+        if pd.notna(trial.get(f"{prefix}_at")):
+            at = int(trial[f"{prefix}_at"])
+            first, _ = collapse_window(at, trial.get(f"{prefix}_after"))
+            flags.append(f"{words} {f'at epoch {at}' if first == at else f'by epoch {at}'}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
