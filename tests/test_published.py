@@ -523,6 +523,38 @@ def test_row_notes_quote_the_committed_data():
     assert _headline(last, "0.97 / 0.43") in note
 
 
+def test_row3_seed1_note_quotes_the_committed_data():
+    """The note on Table 1 row 3's seed 1 quotes its phase ends, and seed 0's, exactly."""
+    note = _note()
+    seed1 = _row_epochs("table1-row3-seed1-paper-cpu", "table1/3")
+    seed0 = _row_epochs("table1-row3-paper-cpu", "table1/3")
+    assert (seed1["seed"] == 1).all() and (seed0["seed"] == 0).all()
+    assert (seed1.loc[[40, 80, 120, 280], "phase"] == "where").all()  # where phases end at these epochs
+
+    def alphas(rows: pd.DataFrame) -> str:
+        a = [_at(rows, e, "test_fg_alpha") for e in (40, 80, 120, 280)]
+        return f"{a[0]} after the first where phase (epoch 40), {a[1]} after the second (80), {a[2]} after the third "
+
+    assert alphas(seed1) + f"(120) and {_at(seed1, 280, 'test_fg_alpha')} at the end" in note
+    seed0_alphas = ", ".join(_at(seed0, e, "test_fg_alpha") for e in (40, 80, 120, 280))
+    assert f"(seed 0: {seed0_alphas})" in note
+    assert (seed1["test_fg_alpha"] - 1 / 9).abs().max() < 0.001  # "within 0.001 of uniform at every phase end"
+    assert (seed1["test_alpha_ge_half"] == 0).all()
+    assert (
+        f"running train accuracy {_at(seed1, 20, 'train_acc')} at epoch 20, {_at(seed1, 140, 'train_acc')} at 140, "
+        f"{_at(seed1, 280, 'train_acc')} at 280" in note
+    )
+    best = seed1["test_acc"].max()
+    at_best = seed1.index[seed1["test_acc"] == best].tolist()
+    assert at_best == [60, 80]  # "peaks at the end of the second what phase and stays there through a where phase"
+    assert f"peaks at {best:.3f} (epochs 60 and 80) and falls to {_at(seed1, 280, 'test_acc')}" in note
+    last, first = seed1.loc[280], seed0.loc[280]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43; "
+        f"seed 0: {first['final_train_acc']:.3f} / {first['test_acc']:.3f}); {_focus_and_attention(last)}" in note
+    )
+
+
 def test_row6_note_quotes_the_committed_data():
     """The note on Table 1 row 6 quotes its run's epochs (all committed: --every-epoch) exactly."""
     note = _note()
