@@ -500,16 +500,26 @@ def _at(rows: pd.DataFrame, epoch: int, column: str) -> str:
     return f"{rows.loc[epoch, column]:.3f}"
 
 
+def _row3_alpha_ends(rows: pd.DataFrame) -> list[str]:
+    """Table 1 row 3's mean foreground alpha after its first three where phases and at its end."""
+    return [_at(rows, e, "test_fg_alpha") for e in (40, 80, 120, 280)]
+
+
+def _row3_where_phase_alphas(rows: pd.DataFrame) -> str:
+    """How the row 3 notes quote those alphas."""
+    a = _row3_alpha_ends(rows)
+    return (
+        f"{a[0]} after the first where phase (epoch 40), {a[1]} after the second (80), {a[2]} after the third (120) "
+        f"and {a[3]} at the end"
+    )
+
+
 def test_row_notes_quote_the_committed_data():
     """The hand-written note on Table 1 row 3 (results/published/README.md) quotes its run's phase ends exactly."""
     note = _note()
     row3 = _row_epochs("table1-row3-paper-cpu", "table1/3")
     row1 = _row_epochs("table1-row1-paper-cpu", "table1/1")
-    alpha = [f"{row3.loc[e, 'test_fg_alpha']:.3f}" for e in (40, 80, 120, 280)]
-    assert (
-        f"the mean foreground alpha is {alpha[0]} after the first where phase (epoch 40), {alpha[1]} after the second "
-        f"(80), {alpha[2]} after the third (120) and {alpha[3]} at the end" in note
-    )
+    assert f"the mean foreground alpha is {_row3_where_phase_alphas(row3)}" in note
     assert f"{row1.loc[40, 'test_fg_alpha']:.3f} by epoch 40, {row1.loc[180, 'test_fg_alpha']:.3f} at the end" in note
     train = [f"{row3.loc[e, 'train_acc']:.3f}" for e in (20, 140, 280)]
     assert f"running train accuracy {train[0]} at epoch 20, {train[1]} at 140, {train[2]} at 280" in note
@@ -530,14 +540,8 @@ def test_row3_seed1_note_quotes_the_committed_data():
     seed0 = _row_epochs("table1-row3-paper-cpu", "table1/3")
     assert (seed1["seed"] == 1).all() and (seed0["seed"] == 0).all()
     assert (seed1.loc[[40, 80, 120, 280], "phase"] == "where").all()  # where phases end at these epochs
-
-    def alphas(rows: pd.DataFrame) -> str:
-        a = [_at(rows, e, "test_fg_alpha") for e in (40, 80, 120, 280)]
-        return f"{a[0]} after the first where phase (epoch 40), {a[1]} after the second (80), {a[2]} after the third "
-
-    assert alphas(seed1) + f"(120) and {_at(seed1, 280, 'test_fg_alpha')} at the end" in note
-    seed0_alphas = ", ".join(_at(seed0, e, "test_fg_alpha") for e in (40, 80, 120, 280))
-    assert f"(seed 0: {seed0_alphas})" in note
+    assert f"the mean foreground alpha is {_row3_where_phase_alphas(seed1)}" in note
+    assert f"(seed 0: {', '.join(_row3_alpha_ends(seed0))})" in note
     assert (seed1["test_fg_alpha"] - 1 / 9).abs().max() < 0.001  # "within 0.001 of uniform at every phase end"
     assert (seed1["test_alpha_ge_half"] == 0).all()
     assert (
