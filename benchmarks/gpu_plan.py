@@ -6,8 +6,9 @@
 A lent GPU machine is held while this runs (README of results/published, "Adding a run"): it reads call 1's
 throughput.txt (benchmarks/gpu_throughput.py's table), leaves out the rows results/published/ already holds, sorts
 the rest by epochs and prints, for each epoch cut-off, the rows up to it and the seconds they take one unpacked
-trial after another and as one pack (Tune's overhead and the start included, below), with the `--only` and
-`--pack` to give gpu_session.sh: the last line marked `fits` is the run to start.
+trial after another, two unpacked trials at a time on the GPU (`--gpus-per-trial 0.5`) and as one pack (Tune's
+overhead and the start included, below), with the `--only`, `--pack` and `--gpus-per-trial` to give gpu_session.sh:
+the last line marked `fits` is the run to start.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ TUNE_OVERHEAD = 1.10  # an unpacked paper trial ran 0.60 s an epoch through Tune
 # Seconds of the sweep outside the trials' epochs: Ray, CIFAR-10 and the final table once, a trial's process and
 # mosaics each (Table 1 rows 4 and 5 on the H200: a 422-s sweep of two trials with 398 s of trial time).
 SWEEP_START_S, TRIAL_START_S = 30.0, 3.0
+# Two unpacked trials sharing the GPU (--gpus-per-trial 0.5) each ran 1.09x their epoch time alone through Tune:
+# Table 1 and 2 row 7 on the H200, 600 epochs in 388 and 382 s (0.65 s an epoch, against 0.60 alone), 1,200 epochs in
+# a 411-s sweep. More than two at a time was not measured.
+SHARED_SLOWDOWN = 1.09
 
 
 def read_throughput(text: str, precision: str) -> tuple[dict, list[dict]]:
@@ -60,6 +65,23 @@ def unpacked_s(epochs: list[int], unpacked: dict) -> float:
     return SWEEP_START_S + sum(e * paper_epoch_s(unpacked) * TUNE_OVERHEAD + per_trial for e in epochs)
 
 
+def paired_s(epochs: list[int], unpacked: dict) -> float:
+    """Two trials at a time in the given order (Tune starts them so): SHARED_SLOWDOWN of their speed alone while both
+    run, full speed for the last one once it runs alone."""
+    per_trial = final_pass_s(unpacked) + TRIAL_START_S
+    queue = [e * paper_epoch_s(unpacked) * TUNE_OVERHEAD + per_trial for e in epochs]  # seconds of work, alone
+    running: list[float] = []
+    elapsed = SWEEP_START_S
+    while queue or running:
+        while queue and len(running) < 2:
+            running.append(queue.pop(0))
+        rate = 1 / SHARED_SLOWDOWN if len(running) == 2 else 1.0
+        step = min(running)  # until the first of them ends
+        elapsed += step / rate
+        running = [w - step for w in running if w - step > 1e-9]
+    return elapsed
+
+
 def packed_s(epochs: list[int], packs: list[dict]) -> float:
     """One pack that shrinks as its members end, priced at the measured epoch time of its size (interpolated)."""
     sizes, epoch_s = [m["n"] for m in packs], [paper_epoch_s(m) for m in packs]
@@ -69,20 +91,27 @@ def packed_s(epochs: list[int], packs: list[dict]) -> float:
 
 
 def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> list[dict]:
-    """Per epoch cut-off: the rows up to it, both timings, the faster way and whether it fits in `window`."""
+    """Per epoch cut-off: the rows up to it, the three timings, the fastest way (`pack`, `gpus_per_trial`) and
+    whether it fits in `window`."""
     rows = sorted(rows, key=lambda r: (r["epochs"], r["experiment"]))
     out = []
     for cut in sorted({r["epochs"] for r in rows}):
         chosen = [r for r in rows if r["epochs"] <= cut]
         epochs = [r["epochs"] for r in chosen]
-        alone, pack = unpacked_s(epochs, unpacked), packed_s(epochs, packs)
-        best = min(alone, pack)
+        ways = [  # (--pack, --gpus-per-trial, seconds); ties go to the first, the plainest
+            ("1", "1", unpacked_s(epochs, unpacked)),
+            ("1", "0.5", paired_s(epochs, unpacked)),
+            (str(len(chosen)), "1", packed_s(epochs, packs)),
+        ]
+        pack, gpus, best = min(ways, key=lambda way: way[2])
         out.append(
             {
                 "rows": [r["experiment"] for r in chosen],
-                "unpacked_s": alone,
-                "packed_s": pack,
-                "pack": "1" if alone <= pack else str(len(chosen)),
+                "unpacked_s": ways[0][2],
+                "paired_s": ways[1][2],
+                "packed_s": ways[2][2],
+                "pack": pack,
+                "gpus_per_trial": gpus,
                 "fits": best <= window,
             }
         )
@@ -115,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     for p in plan(rows, unpacked, packs, args.window):
         mark = "fits" if p["fits"] else "    "
         print(
-            f"{mark} {len(p['rows']):2d} rows: unpacked {p['unpacked_s']:5.0f} s, packed {p['packed_s']:5.0f} s  "
-            f"--only {','.join(p['rows'])} --pack {p['pack']}"
+            f"{mark} {len(p['rows']):2d} rows: unpacked {p['unpacked_s']:5.0f} s, two at a time "
+            f"{p['paired_s']:5.0f} s, packed {p['packed_s']:5.0f} s  --only {','.join(p['rows'])} --pack {p['pack']}"
+            + (f" --gpus-per-trial {p['gpus_per_trial']}" if p["gpus_per_trial"] != "1" else "")
         )
     return 0
 

@@ -123,38 +123,43 @@ def plan_pictures(
     mosaics: int,
     skip: dict[str, str] | None = None,
 ) -> tuple[list[str], list]:
-    """Attention pictures of the best finished trial of each experiment (of the `limit` best experiments),
-    except the experiments in `skip` (experiment_id -> why: same results as another, a search's other samples).
+    """Attention pictures of the best finished trial of each experiment (of the `limit` best experiments whose best
+    trial left its final state: a published copy may keep none), except the experiments in `skip` (experiment_id ->
+    why: same results as another, a search's other samples).
 
     Returns notes for the report and the jobs that draw the pictures; sections get their picture."""
     if limit == 0:
         return ["not drawn (--attention 0)."], []
     skip = skip or {}
-    candidates = results[~results["experiment_id"].isin(skip)]
-    chosen = aggregate.best_trials(candidates, limit=limit)
-    if chosen.empty:
+    best = aggregate.best_trials(results[~results["experiment_id"].isin(skip)])
+    if best.empty:
         return ["none: no trial has finished yet."], []
-    skipped = len(aggregate.best_trials(candidates)) - len(chosen)
+    storage = {r.name: r.storage for r in runs}
+    states = {i: find_final_state(storage[t["run"]], t["trial_id"]) for i, t in best.iterrows()}
+    stateless = [t["experiment_id"] for i, t in best.iterrows() if states[i] is None]
+    chosen = aggregate.best_trials(best[[states[i] is not None for i in best.index]], limit=limit)
+    skipped = len(best) - len(stateless) - len(chosen)
     unfinished = sorted(
         set(results["experiment_id"]) - set(results.loc[results["finished"], "experiment_id"]),
         key=aggregate.natural_key,
+    )
+    no_state = (
+        f"No final state of the best seed under tune/ for {', '.join(stateless)}; no picture." if stateless else ""
     )
     try:
         images = source.load()
     except DataError as exc:
         return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
+    if chosen.empty:
+        return [no_state], []
 
     from . import plots  # matplotlib only once there is something to draw
 
-    storage = {r.name: r.storage for r in runs}
     by_id = {s.experiment_id: s for s in sections}
     notes, jobs = [], []
-    for _, trial in chosen.iterrows():
+    for index, trial in chosen.iterrows():
         what = f"{trial['experiment_id']} seed {int(trial['seed'])} (trial {trial['trial_id']})"
-        checkpoint = find_final_state(storage[trial["run"]], trial["trial_id"])
-        if checkpoint is None:
-            notes.append(f"{what}: no checkpoint found under tune/; no picture.")
-            continue
+        checkpoint = states[index]
         try:
             weights = load_weights(storage[trial["run"]], checkpoint)
             examples = attention_examples(weights, images, mosaics)
@@ -180,8 +185,10 @@ def plan_pictures(
     if skipped > 0:
         notes.append(
             f"{skipped} more experiments have no picture: --attention {limit} draws the "
-            f"{limit} experiments with the best test accuracy."
+            f"{limit} experiments with the best test accuracy (of those with a final state)."
         )
+    if no_state:
+        notes.append(no_state)
     if unfinished:
         notes.append(f"No finished trial to draw in {', '.join(unfinished)}.")
     for reason, ids in _by_reason(skip).items():

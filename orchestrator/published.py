@@ -28,7 +28,7 @@ from .aggregate import (
     once_per_pack,
     trial_results,
 )
-from .report_checks import collapse_checks, collapse_window, fall_checks
+from .report_checks import collapse_window, dated_checks
 from .report_figures import ORDERS_FIGURE, PUBLISHED_FIGURE
 from .report_text import file_stems
 from .results import read_runs
@@ -72,10 +72,10 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = results[
         results["experiment"].isin(labels) & (results["scale"] == "paper") & (results["protocol"] == "paper")
     ].reset_index(drop=True)
-    results = results.join(collapse_checks(results, epochs)).join(fall_checks(results, epochs))
+    results = results.join(dated_checks(results, epochs))
     summary = experiment_summary(results) if not results.empty else pd.DataFrame()
     if not summary.empty:
-        for column, at in (("collapses", "collapsed"), ("falls", "fell")):
+        for column, at in (("collapses", "collapsed"), ("saturations", "saturated"), ("falls", "fell")):
             flagged = results[results["finished"] & results[f"{at}_at"].notna()].groupby("experiment")
             summary[column] = summary["experiment"].map({e: _flagged_epochs(t, at) for e, t in flagged})
     if not summary.empty and summary["experiment"].duplicated().any():
@@ -87,7 +87,7 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _cell(row, name: str) -> str:
     n = int(row["seeds"])
     text = format_mean_std(row[f"{name}_mean"], row[f"{name}_std"], n)
-    return f"{text} (n = 1, no sd)" if n == 1 else text
+    return f"{text} (n=1, no sd)" if n == 1 else text  # "(n=2)" and up: format_mean_std
 
 
 def _verdict(row, ref_train, ref_test) -> str:
@@ -127,8 +127,8 @@ def _focus(row) -> str:
 
 
 def _flagged_epochs(trials: pd.DataFrame, at: str) -> list[str]:
-    """When each finished trial's attention collapsed (`at` "collapsed") or it fell back to chance ("fell"): 'at
-    epoch E', or 'between epochs A and E' on a copy that kept phase ends only."""
+    """When each finished trial's attention collapsed (`at` "collapsed"), saturated ("saturated") or it fell back to
+    chance ("fell"): 'at epoch E', or 'between epochs A and E' on a copy that kept phase ends only."""
     out = []
     for _, t in trials.sort_values(f"{at}_at").iterrows():
         first, epoch = collapse_window(int(t[f"{at}_at"]), t[f"{at}_after"])
@@ -142,6 +142,12 @@ FLAG_SENTENCES = {
         " The attention collapsed to uniform",
         ": the where network stopped telling the tiles apart, so the final numbers are a what network's on averages "
         "of the tiles.",
+    ),
+    "saturations": (  # report_checks.saturation_checks
+        " The attention saturated on one tile away from the foreground",
+        ": the where network puts most of its attention on one tile of every mosaic, seldom the foreground tile, and "
+        "a softmax saturated this far passes almost no gradient back, so the final numbers are a what network's on "
+        "mostly wrong tiles.",
     ),
     "falls": (  # report_checks.fall_checks
         " The test accuracy fell back to chance",

@@ -6,6 +6,9 @@
 - collapsed attention: a trial whose attention became exactly uniform and stayed so to its end, through a phase
   that trained the where network (a where network whose score no longer depends on the tile, as when the ReLUs of
   a hidden layer are all dead, which no gradient can revive) ends with a what network trained on plain averages;
+- saturated attention: a trial whose where network came to put most of its attention on one tile of every test
+  mosaic, the foreground tile no more often than a little above chance, and stayed so to its end, through a where
+  phase (a softmax saturated this far passes almost no gradient back: Table 1 row 5, seed 1; Table 2 row 5, seed 0);
 - fell back to chance: a trial that left chance and came back to it for good, its test accuracy in the chance
   band and its test loss near ln(classes) from some epoch to its last (a what network whose every unit of a hidden
   layer is dead predicts one class whatever the mosaic: Table 2 row 5, seed 0);
@@ -52,6 +55,12 @@ FINGERPRINT_DECIMALS = 10  # metrics equal to this many decimals count as identi
 # initial near-uniform attention). A WhereNet with no live unit gives every tile the same score: exactly 1 / tiles
 # up to rounding (~1e-9); a freshly initialised one is ~2e-5 away (Table 1 row 5, seed 0).
 COLLAPSE_TOLERANCE = 1e-6
+# Saturation: a largest alpha >= 0.5 in at least SATURATED_SHARE of the test mosaics while the mean alpha on the
+# foreground tile is at most SATURATED_FG_TIMES / tiles, from some epoch to the last, through a where epoch. In the
+# published runs working attention reached at most 0.982 of the mosaics (a foreground alpha >= 0.545 wherever it was
+# above 0.9); the saturated epochs measured 1.000 with a foreground alpha of 0.104-0.116 (3x3: the bound is 0.222).
+SATURATED_SHARE = 0.99
+SATURATED_FG_TIMES = 2.0
 
 
 # -- scale ----------------------------------------------------------------------------------------------------------
@@ -202,32 +211,67 @@ def collapse_window(at: int, after) -> tuple[int, int]:
 
 
 def _collapse_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
-    grid = trial.get("grid")
-    tiles = int(grid) ** 2 if pd.notna(grid) else 9
+    tiles = _tiles(trial)
     alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
     uniform = (np.abs(alpha - 1 / tiles) <= COLLAPSE_TOLERANCE) & (curve["test_alpha_ge_half"].to_numpy() == 0)
-    start = _tail_start(uniform)
+
+    def state(end: pd.Series) -> str:
+        return (
+            f"test attention uniform (mean foreground alpha {end['test_fg_alpha']:.6f} = 1/{tiles} to within "
+            f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5)"
+        )
+
+    return _attention_tail(curve, uniform, "collapsed", "collapse_evidence", state)
+
+
+def saturation_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per trial (same index as `results`): `saturated_at`, the first recorded epoch from which its test attention
+    stayed saturated away from the foreground (SATURATED_SHARE, SATURATED_FG_TIMES) to its last (NA when it did not);
+    `saturated_after`, the recorded epoch before it; and `saturation_evidence`."""
+    needed = {"test_fg_alpha", "test_alpha_ge_half", "epoch", "test_acc"}
+    return _tail_checks(results, epochs, needed, _saturation_of_trial, "saturated", "saturation_evidence")
+
+
+def _saturation_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
+    tiles = _tiles(trial)
+    alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
+    sharp = curve["test_alpha_ge_half"].to_numpy(dtype=float) >= SATURATED_SHARE
+    saturated = sharp & (alpha <= SATURATED_FG_TIMES / tiles)
+
+    def state(end: pd.Series) -> str:
+        return (
+            f"test attention on one tile away from the foreground (a largest alpha >= 0.5 in "
+            f"{end['test_alpha_ge_half']:.3f} of the mosaics, mean foreground alpha {end['test_fg_alpha']:.3f}; "
+            f"uniform: 1/{tiles} = {1 / tiles:.3f})"
+        )
+
+    return _attention_tail(curve, saturated, "saturated", "saturation_evidence", state)
+
+
+def _tiles(trial: pd.Series) -> int:
+    grid = trial.get("grid")
+    return int(grid) ** 2 if pd.notna(grid) else 9
+
+
+def _attention_tail(curve: pd.DataFrame, flags: np.ndarray, name: str, evidence: str, state) -> dict | None:
+    """`<name>_at`, `<name>_after` and `evidence` for the attention states `flags` (per recorded epoch) that end
+    the curve, through at least one where epoch (a frozen where network changes nothing); None when there are none.
+    `state(last epoch)` says what the attention is."""
+    start = _tail_start(flags)
     if start is None:
         return None
     tail, before = curve.iloc[start:], curve.iloc[:start]
-    if "phase" in curve and not (tail["phase"] != "what").any():  # a frozen where network: nothing died
+    if "phase" in curve and not (tail["phase"] != "what").any():
         return None
     epoch, end = int(tail["epoch"].iloc[0]), tail.iloc[-1]
     after = int(before["epoch"].iloc[-1]) if len(before) else None
-    evidence = (
-        f"test attention uniform (mean foreground alpha {end['test_fg_alpha']:.6f} = 1/{tiles} to within "
-        f"{COLLAPSE_TOLERANCE:g}, no mosaic with an alpha >= 0.5) {_when(epoch, after)} to {int(end['epoch'])}"
-    )
+    text = f"{state(end)} {_when(epoch, after)} to {int(end['epoch'])}"
     if before["test_fg_alpha"].notna().any():
         peak = before.loc[before["test_fg_alpha"].idxmax()]
-        evidence += f", after a foreground alpha of {peak['test_fg_alpha']:.3f} at epoch {int(peak['epoch'])}"
+        text += f", after a foreground alpha of {peak['test_fg_alpha']:.3f} at epoch {int(peak['epoch'])}"
     if after is not None and pd.notna(before["test_acc"].iloc[-1]):
-        evidence += f"; test acc {before['test_acc'].iloc[-1]:.3f} at epoch {after}, {end['test_acc']:.3f} at the end"
-    return {
-        "collapsed_at": epoch,
-        "collapsed_after": after if after is not None else pd.NA,
-        "collapse_evidence": evidence,
-    }
+        text += f"; test acc {before['test_acc'].iloc[-1]:.3f} at epoch {after}, {end['test_acc']:.3f} at the end"
+    return {f"{name}_at": epoch, f"{name}_after": after if after is not None else pd.NA, evidence: text}
 
 
 def _tail_start(flags: np.ndarray) -> int | None:
@@ -569,7 +613,7 @@ def order_pairs(summary: pd.DataFrame) -> dict[str, list[OrderPair]]:
 # -- everything a report says before its numbers --------------------------------------------------------------------
 def experiments_flagged(summary: pd.DataFrame, results: pd.DataFrame, column: str) -> pd.Series:
     """Per experiment (index of `summary`): how many of its finished trials have a `column` (`collapsed_at`: whose
-    attention collapsed; `fell_at`: that fell back to chance)."""
+    attention collapsed; `saturated_at`: whose attention saturated; `fell_at`: that fell back to chance)."""
     done = results[results["finished"]]
     counts = done.groupby("experiment_id")[column].count()
     return summary["experiment_id"].map(counts).fillna(0).astype(int)
@@ -613,6 +657,7 @@ class Findings:
     banner: list[str]  # empty at paper scale
     chance_trials: pd.DataFrame  # finished trials that never left chance (rows of results)
     collapsed_trials: pd.DataFrame  # finished trials whose attention collapsed to uniform (rows of results)
+    saturated_trials: pd.DataFrame  # finished trials whose attention saturated away from the foreground
     fallen_trials: pd.DataFrame  # finished trials that fell back to chance (rows of results)
     finished: int
     identical: list[IdenticalGroup]
@@ -628,22 +673,30 @@ class Findings:
         return same_results_as(self.identical)
 
 
+def dated_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """The checks that date a trial's breakdown, side by side (same index as `results`): `collapse_checks`,
+    `saturation_checks` and `fall_checks`."""
+    checks = (collapse_checks, saturation_checks, fall_checks)
+    return pd.concat([check(results, epochs) for check in checks], axis=1)
+
+
 def annotate(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """`results` with the per-trial checks: chance (`never_left_chance`, `chance_acc`, evidence), collapsed
-    attention (`collapsed_at`, evidence), fell back to chance (`fell_at`, evidence) and `identical_to`."""
-    out = results.join(chance_checks(results, epochs)).join(collapse_checks(results, epochs))
-    out = out.join(fall_checks(results, epochs))
+    attention (`collapsed_at`, evidence), saturated attention (`saturated_at`, evidence), fell back to chance
+    (`fell_at`, evidence) and `identical_to`."""
+    out = results.join(chance_checks(results, epochs)).join(dated_checks(results, epochs))
     out["identical_to"] = identical_trials(out, epochs)
     return out
 
 
 def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame, runs: list[dict]) -> Findings:
     """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance,
-    collapsed, fell_to_chance and same_results_as columns in place."""
+    collapsed, saturated, fell_to_chance and same_results_as columns in place."""
     sampled = sampled_groups(summary)
     mark_paper_changes(summary, sampled)
     summary["at_chance"] = experiments_at_chance(summary, results)
     summary["collapsed"] = experiments_flagged(summary, results, "collapsed_at")
+    summary["saturated"] = experiments_flagged(summary, results, "saturated_at")
     summary["fell_to_chance"] = experiments_flagged(summary, results, "fell_at")
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))
@@ -652,6 +705,7 @@ def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame,
         banner=scale_banner(summary, runs),
         chance_trials=done[done["never_left_chance"]],
         collapsed_trials=done[done["collapsed_at"].notna()],
+        saturated_trials=done[done["saturated_at"].notna()],
         fallen_trials=done[done["fell_at"].notna()],
         finished=len(done),
         identical=identical,

@@ -62,7 +62,8 @@ def add_parser(sub) -> None:
         default=DEFAULT_ATTENTION,
         metavar="N",
         help="attention pictures for the best finished trial of each experiment, for the N experiments "
-        f"with the best test accuracy (0: none; default {DEFAULT_ATTENTION})",
+        "with the best test accuracy whose best trial left its final state (0: none; default "
+        f"{DEFAULT_ATTENTION})",
     )
     p.add_argument(
         "--per-sample-figures",
@@ -125,7 +126,8 @@ def make_report(options: ReportOptions) -> str:
         f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {len(content.results)} trials, "
         f"{len(content.summary)} experiments, {len(content.problems)} not finished, "
         f"{len(content.findings.chance_trials)} never left chance, {len(content.findings.collapsed_trials)} attention "
-        f"collapsed, {len(content.findings.fallen_trials)} fell back to chance, {count_figures(out)} figures -> "
+        f"collapsed, {len(content.findings.saturated_trials)} attention saturated, "
+        f"{len(content.findings.fallen_trials)} fell back to chance, {count_figures(out)} figures -> "
         f"{where}/index.html"
     )
     return where

@@ -19,6 +19,8 @@ from .report_checks import (
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
     LOSS_TOLERANCE,
+    SATURATED_FG_TIMES,
+    SATURATED_SHARE,
     SETTING_COLUMNS,
     SETTING_NAMES,
     TABLE_SETTINGS,
@@ -158,7 +160,11 @@ def _setting(value) -> str:
 
 
 # Flags dated by epoch: (words, summary column counting its seeds, prefix of the trial's `<prefix>_at`/`_after`).
-DATED_FLAGS = (("attention collapsed", "collapsed", "collapsed"), ("fell back to chance", "fell_to_chance", "fell"))
+DATED_FLAGS = (
+    ("attention collapsed", "collapsed", "collapsed"),
+    ("attention saturated", "saturated", "saturated"),
+    ("fell back to chance", "fell_to_chance", "fell"),
+)
 
 
 def flags_cell(r: pd.Series) -> str:
@@ -353,6 +359,13 @@ def reading_notes(content: ReportContent) -> list[str]:
         "scores every tile alike, as when every unit of one of its hidden layers is dead (no gradient can revive "
         "it), and the what network learns from plain averages of the tiles. On a published copy that kept only "
         "phase ends, the collapse came between the epoch given and the kept epoch before it.",
+        "Saturated attention: a trial's attention saturated when at least "
+        f"{SATURATED_SHARE:g} of its test mosaics had a largest alpha >= 0.5 while the mean alpha on the foreground "
+        f"tile was at most {SATURATED_FG_TIMES:g}/tiles, at some epoch and stayed so to the last, through at least one "
+        "epoch that trained the where network: the where network puts most of its attention on one tile of every "
+        "mosaic, seldom the foreground one, a softmax saturated this far passes almost no gradient back, and the "
+        "what network sees mostly wrong tiles. On a copy that kept only phase ends, it saturated between the epoch "
+        "given and the kept epoch before it.",
         "Fell back to chance: a trial fell back to chance when, after an epoch with a test accuracy above the chance "
         "band, its test accuracy was in the band and its test loss within "
         f"{LOSS_TOLERANCE:g} of ln(classes) at some epoch and stayed so to the last: its networks stopped working "
@@ -375,22 +388,37 @@ def flag_lines(content: ReportContent) -> list[str]:
             f"the plumbing ran, not what the method does. E.g. {example['experiment_id']}: "
             f"{example['chance_evidence']}."
         )
-    if len(f.collapsed_trials):
-        example = f.collapsed_trials.iloc[0]
-        out.append(
-            f"Attention collapsed: {len(f.collapsed_trials)} of {f.finished} finished trials "
-            f"({_list([trial_name(t) for _, t in f.collapsed_trials.iterrows()])}) ended with a where network "
-            "that scores every tile alike; their final numbers are a what network's on averages of the tiles, not "
-            f"the method's. E.g. {trial_name(example)}: {example['collapse_evidence']}."
-        )
-    if len(f.fallen_trials):
-        example = f.fallen_trials.iloc[0]
-        out.append(
-            f"Fell back to chance: {len(f.fallen_trials)} of {f.finished} finished trials "
-            f"({_list([trial_name(t) for _, t in f.fallen_trials.iterrows()])}) learned, then ended at chance; "
-            f"their final numbers say the networks stopped working, not what the method reaches. E.g. "
-            f"{trial_name(example)}: {example['fall_evidence']}."
-        )
+    broken = (  # (trials, heading, what became of them, their evidence column)
+        (
+            f.collapsed_trials,
+            "Attention collapsed",
+            "ended with a where network that scores every tile alike; their final numbers are a what network's on "
+            "averages of the tiles, not the method's.",
+            "collapse_evidence",
+        ),
+        (
+            f.saturated_trials,
+            "Attention saturated",
+            "ended with a where network that puts most of its attention on one tile of every mosaic, seldom the "
+            "foreground tile; their final numbers are a what network's on mostly wrong tiles, not the method's.",
+            "saturation_evidence",
+        ),
+        (
+            f.fallen_trials,
+            "Fell back to chance",
+            "learned, then ended at chance; their final numbers say the networks stopped working, not what the "
+            "method reaches.",
+            "fall_evidence",
+        ),
+    )
+    for trials, heading, what, evidence in broken:
+        if len(trials):
+            example = trials.iloc[0]
+            out.append(
+                f"{heading}: {len(trials)} of {f.finished} finished trials "
+                f"({_list([trial_name(t) for _, t in trials.iterrows()])}) {what} E.g. {trial_name(example)}: "
+                f"{example[evidence]}."
+            )
     for g in f.identical:
         why = (
             f"although they differ in {', '.join(g.differing)}: that made no difference here"
@@ -608,7 +636,7 @@ SUMMARY_COLUMNS = (
     ]
     + [f"{split}_{f}_{stat}" for split in ("train", "test") for f in FOCUS for stat in ("mean", "std")]
     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS]
-    + ["at_chance", "collapsed", "fell_to_chance", "same_results_as", "failures"]
+    + ["at_chance", "collapsed", "saturated", "fell_to_chance", "same_results_as", "failures"]
 )
 
 
@@ -649,6 +677,8 @@ TRIAL_COLUMNS = (
         "never_left_chance",
         "collapsed_at",
         "collapsed_after",
+        "saturated_at",
+        "saturated_after",
         "fell_at",
         "fell_after",
         "identical_to",

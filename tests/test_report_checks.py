@@ -251,6 +251,54 @@ def test_no_collapse_check_without_the_attention_columns():
     assert checks["collapsed_at"].isna().all() and (checks["collapse_evidence"] == "").all()
 
 
+def _focus(rows: list[dict], attention: list[tuple[float, float]], phases: str) -> list[dict]:
+    """Set each epoch's (mean foreground alpha, share of mosaics with a largest alpha >= 0.5) and phase (w/W)."""
+    for row, (alpha, sharp), phase in zip(rows, attention, phases):
+        row.update({"test_fg_alpha": alpha, "test_alpha_ge_half": sharp, "phase": {"w": "what", "W": "where"}[phase]})
+    return rows
+
+
+def test_attention_saturated_away_from_the_foreground_for_good_is_flagged_with_its_epoch():
+    stuck, right, passing, nearly, frozen = (trial_config(f"table1/{n}", 0) for n in (5, 4, 6, 1, 2))
+    learned = [(0.3, 0.4), (0.6, 0.8)]
+    results, epochs = results_of(
+        [
+            (
+                stuck,
+                "s",
+                _focus(epoch_rows(stuck, "s", [0.4, 0.8, 0.44, 0.4]), [*learned, (0.19, 1), (0.106, 1)], "wWWw"),
+            ),
+            # sharp on the foreground tile: what training is for
+            (right, "r", _focus(epoch_rows(right, "r", [0.4, 0.8, 0.85]), [*learned, (0.78, 1.0)], "wWW")),
+            # saturated for an epoch, then back: nothing stuck for good
+            (
+                passing,
+                "p",
+                _focus(epoch_rows(passing, "p", [0.4, 0.5, 0.8]), [(0.3, 0.4), (0.1, 1), (0.6, 0.8)], "wWW"),
+            ),
+            (nearly, "n", _focus(epoch_rows(nearly, "n", [0.4, 0.8, 0.5]), [*learned, (0.1, 0.98)], "wWW")),
+            (frozen, "f", _focus(epoch_rows(frozen, "f", [0.4, 0.8, 0.5]), [*learned, (0.1, 1.0)], "wWw")),
+        ]
+    )
+    flags = results.set_index("trial_id")
+    assert (flags.loc["s", "saturated_at"], flags.loc["s", "saturated_after"]) == (3, 2)
+    assert flags.loc[["r", "p", "n", "f"], "saturated_at"].isna().all()
+    assert flags["collapsed_at"].isna().all() and flags["fell_at"].isna().all()
+    assert flags.loc["s", "saturation_evidence"] == (
+        "test attention on one tile away from the foreground (a largest alpha >= 0.5 in 1.000 of the mosaics, mean "
+        "foreground alpha 0.106; uniform: 1/9 = 0.111) from epoch 3 to 4, after a foreground alpha of 0.600 at epoch "
+        "2; test acc 0.800 at epoch 2, 0.400 at the end"
+    )
+    summary = aggregate.experiment_summary(results)
+    found = report_checks.findings(results, epochs, summary, [])
+    assert found.saturated_trials["trial_id"].tolist() == ["s"]
+    by_id = summary.set_index("experiment_id")
+    assert by_id.loc["table1/5", "saturated"] == 1 and by_id.loc["table1/4", "saturated"] == 0
+    assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention saturated"
+    assert report_text.trial_flags(flags.loc["s"]) == "attention saturated at epoch 3"
+    assert report_text.trial_flags(flags.loc["r"]) == "-"
+
+
 def _at_chance_from(rows: list[dict], first: int, loss: float = math.log(3)) -> list[dict]:
     """From epoch `first` on: test accuracy 1/3 and test loss `loss` (ln 3: a what network answering one class)."""
     for row in rows[first - 1 :]:
