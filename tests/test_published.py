@@ -102,6 +102,10 @@ def test_run_folder_is_well_formed(folder):
         assert trial["test_acc"] == last["test_acc"] and trial["final_train_acc"] == last["final_train_acc"]
         if trial["status"] == "TERMINATED" and trial["outcome"] in FINISHED:
             assert n == trial["epochs"] or trial["outcome"] == "early_stopped"
+    for path in (folder / "trials.parquet", folder / "epochs" / EPOCHS_FILE):  # publish_run.write_compact_parquet
+        meta = pq.read_metadata(path)
+        assert b"ARROW:schema" not in (meta.metadata or {}), path
+        assert all(not meta.row_group(0).column(i).is_stats_set for i in range(meta.num_columns)), path
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
