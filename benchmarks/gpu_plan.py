@@ -4,11 +4,12 @@
                                   [--precision fp32]
 
 A lent GPU machine is held while this runs (README of results/published, "Adding a run"): it reads call 1's
-throughput.txt (benchmarks/gpu_throughput.py's table), leaves out the rows results/published/ already holds, sorts
-the rest by epochs and prints, for each epoch cut-off, the rows up to it and the seconds they take one unpacked
-trial after another, two unpacked trials at a time on the GPU (`--gpus-per-trial 0.5`) and as one pack (Tune's
-overhead and the start included, below), with the `--only`, `--pack` and `--gpus-per-trial` to give gpu_session.sh:
-the last line marked `fits` is the run to start.
+throughput.txt (benchmarks/gpu_throughput.py's table), leaves out the trials (row and seed) results/published/ already
+holds, sorts the rest by epochs and prints, for each epoch cut-off, the trials up to it and the seconds they take one
+unpacked trial after another, two unpacked trials at a time on the GPU (`--gpus-per-trial 0.5`) and as one pack
+(Tune's overhead and the start included, below), with the `--only` (for `--space seeds`, also `--seeds N
+--first-seed S`), `--pack` and `--gpus-per-trial` to give gpu_session.sh: the last line marked `fits` is the run to
+start.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def packed_s(epochs: list[int], packs: list[dict]) -> float:
 def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> list[dict]:
     """Per epoch cut-off: the rows up to it, the three timings, the fastest way (`pack`, `gpus_per_trial`) and
     whether it fits in `window`."""
-    rows = sorted(rows, key=lambda r: (r["epochs"], r["experiment"]))
+    rows = sorted(rows, key=lambda r: (r["epochs"], r["experiment"], r.get("seed", 0)))
     out = []
     for cut in sorted({r["epochs"] for r in rows}):
         chosen = [r for r in rows if r["epochs"] <= cut]
@@ -107,6 +108,7 @@ def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> 
         out.append(
             {
                 "rows": [r["experiment"] for r in chosen],
+                "flags": run_flags(chosen),
                 "unpacked_s": ways[0][2],
                 "paired_s": ways[1][2],
                 "packed_s": ways[2][2],
@@ -116,6 +118,23 @@ def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> 
             }
         )
     return out
+
+
+def run_flags(rows: list[dict]) -> str:
+    """The `--only` that runs `rows` and, beyond seed 0 (a `seeds` space), the `--seeds N --first-seed S` when every
+    row wants the same seeds; else the seeds each row wants, for the run to be split by hand."""
+    seeds: dict[str, list[int]] = {}
+    for r in rows:
+        seeds.setdefault(r["experiment"], []).append(int(r.get("seed", 0)))
+    flags = f"--only {','.join(seeds)}"
+    wanted = {tuple(sorted(s)) for s in seeds.values()}
+    if wanted == {(0,)}:
+        return flags
+    if len(wanted) == 1:
+        (same,) = wanted
+        if same == tuple(range(same[0], same[0] + len(same))):
+            return f"{flags} --seeds {len(same)} --first-seed {same[0]}"
+    return f"{flags} (seeds differ: {'; '.join(f'{e} {sorted(s)}' for e, s in seeds.items())})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,18 +153,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from orchestrator.published import published_summary
 
-    done = set()
+    done: set[tuple[str, int]] = set()  # (experiment, seed) of every finished published trial
     if (args.root / "results" / "published").is_dir():
-        _, summary = published_summary(args.root)
-        done = set(summary.loc[summary["seeds"] > 0, "experiment"]) if not summary.empty else set()
+        results, _ = published_summary(args.root)
+        finished = results[results["finished"]] if not results.empty else results
+        done = {(e, int(s)) for e, s in zip(finished["experiment"], finished["seed"])}
     space = get_space(args.space).subset(args.only.split(","))
-    rows = [r for r in space.trials("paper") if r["experiment"] not in done]
-    print(f"published already: {', '.join(sorted(done)) or 'nothing'}; window {args.window:.0f} s")
+    rows = [r for r in space.trials("paper") if (r["experiment"], int(r.get("seed", 0))) not in done]
+    print(
+        f"published already: {len(done)} trials ({', '.join(sorted({e for e, _ in done})) or 'none'}); "
+        f"window {args.window:.0f} s"
+    )
     for p in plan(rows, unpacked, packs, args.window):
         mark = "fits" if p["fits"] else "    "
         print(
-            f"{mark} {len(p['rows']):2d} rows: unpacked {p['unpacked_s']:5.0f} s, two at a time "
-            f"{p['paired_s']:5.0f} s, packed {p['packed_s']:5.0f} s  --only {','.join(p['rows'])} --pack {p['pack']}"
+            f"{mark} {len(p['rows']):2d} trials: unpacked {p['unpacked_s']:5.0f} s, two at a time "
+            f"{p['paired_s']:5.0f} s, packed {p['packed_s']:5.0f} s  {p['flags']} --pack {p['pack']}"
             + (f" --gpus-per-trial {p['gpus_per_trial']}" if p["gpus_per_trial"] != "1" else "")
         )
     return 0

@@ -1002,6 +1002,15 @@ def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, ca
         for experiment in pq.read_table(folder / "trials.parquet").column("experiment").to_pylist():
             assert f"{experiment}," not in out.split("\n", 1)[1] and f"{experiment} " not in out.split("\n", 1)[1]
     assert "fits" in out and "--only table1/8 --pack 1\n" in out  # one row left in Table 1: alone
+    # seeds: what is published counts by (row, seed): Table 1 row 3 has seeds 0 and 1, so 2-4 are left
+    assert gpu_plan.main([str(throughput), "--window", "900", "--space", "seeds", "--only", "table1/3"]) == 0
+    out = capsys.readouterr().out
+    assert "fits  3 trials:" in out and "--only table1/3 --seeds 3 --first-seed 2 --pack" in out
+    mixed = gpu_plan.run_flags(
+        [{"experiment": "a", "seed": 1}, {"experiment": "a", "seed": 2}, {"experiment": "b", "seed": 2}]
+    )
+    assert mixed == "--only a,b (seeds differ: a [1, 2]; b [2])"
+    assert gpu_plan.run_flags([{"experiment": "a", "seed": 0}, {"experiment": "b", "seed": 0}]) == "--only a,b"
     throughput.write_text("no table here")
     assert gpu_plan.main([str(throughput), "--window", "460"]) == 2
 
