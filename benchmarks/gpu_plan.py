@@ -91,13 +91,12 @@ def packed_s(epochs: list[int], packs: list[dict]) -> float:
     return SWEEP_START_S + TRIAL_START_S + len(epochs) * final + shrinking_pack_s(epochs, pack_epoch)
 
 
-def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> list[dict]:
+def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float, several_seeds: bool = False) -> list[dict]:
     """Per epoch cut-off: the rows up to it, the three timings, the fastest way (`pack`, `gpus_per_trial`) and
     whether it fits in `window`."""
-    rows = sorted(rows, key=lambda r: (r["epochs"], r["experiment"], r.get("seed", 0)))
     out = []
     for cut in sorted({r["epochs"] for r in rows}):
-        chosen = [r for r in rows if r["epochs"] <= cut]
+        chosen = [r for r in rows if r["epochs"] <= cut]  # in the space's order, as Tune starts them
         epochs = [r["epochs"] for r in chosen]
         ways = [  # (--pack, --gpus-per-trial, seconds); ties go to the first, the plainest
             ("1", "1", unpacked_s(epochs, unpacked)),
@@ -108,7 +107,7 @@ def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> 
         out.append(
             {
                 "rows": [r["experiment"] for r in chosen],
-                "flags": run_flags(chosen),
+                "flags": run_flags(chosen, several_seeds),
                 "unpacked_s": ways[0][2],
                 "paired_s": ways[1][2],
                 "packed_s": ways[2][2],
@@ -120,15 +119,16 @@ def plan(rows: list[dict], unpacked: dict, packs: list[dict], window: float) -> 
     return out
 
 
-def run_flags(rows: list[dict]) -> str:
-    """The `--only` that runs `rows` and, beyond seed 0 (a `seeds` space), the `--seeds N --first-seed S` when every
-    row wants the same seeds; else the seeds each row wants, for the run to be split by hand."""
+def run_flags(rows: list[dict], several_seeds: bool = False) -> str:
+    """The `--only` that runs `rows` and, for a space of several seeds (`seeds`) or beyond seed 0, the `--seeds N
+    --first-seed S` when every row wants the same seeds; else the seeds each row wants, for the run to be split by
+    hand."""
     seeds: dict[str, list[int]] = {}
     for r in rows:
         seeds.setdefault(r["experiment"], []).append(int(r.get("seed", 0)))
     flags = f"--only {','.join(seeds)}"
     wanted = {tuple(sorted(s)) for s in seeds.values()}
-    if wanted == {(0,)}:
+    if wanted == {(0,)} and not several_seeds:
         return flags
     if len(wanted) == 1:
         (same,) = wanted
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         f"published already: {len(done)} trials ({', '.join(sorted({e for e, _ in done})) or 'none'}); "
         f"window {args.window:.0f} s"
     )
-    for p in plan(rows, unpacked, packs, args.window):
+    several_seeds = len({r.get("seed", 0) for r in space.trials("paper")}) > 1
+    for p in plan(rows, unpacked, packs, args.window, several_seeds):
         mark = "fits" if p["fits"] else "    "
         print(
             f"{mark} {len(p['rows']):2d} trials: unpacked {p['unpacked_s']:5.0f} s, two at a time "

@@ -150,10 +150,8 @@ def plan_pictures(
         images = source.load()
     except DataError as exc:
         return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
-    if chosen.empty:
-        return [no_state], []
-
-    from . import plots  # matplotlib only once there is something to draw
+    if not chosen.empty:
+        from . import plots  # matplotlib only once there is something to draw
 
     by_id = {s.experiment_id: s for s in sections}
     notes, jobs = [], []
@@ -176,12 +174,13 @@ def plan_pictures(
         )
         jobs.append(plots.Job(plots.attention_plot, {"examples": examples, "title": title, "path": out / fig.path}))
         by_id[trial["experiment_id"]].attention = fig
-    notes.insert(
-        0,
-        f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
-        "experiment: its best "
-        f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint.",
-    )
+    if not chosen.empty:
+        notes.insert(
+            0,
+            f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
+            "experiment: its best "
+            f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint.",
+        )
     if skipped > 0:
         notes.append(
             f"{skipped} more experiments have no picture: --attention {limit} draws the "
@@ -193,10 +192,11 @@ def plan_pictures(
         notes.append(f"No finished trial to draw in {', '.join(unfinished)}.")
     for reason, ids in _by_reason(skip).items():
         notes.append(f"No picture of its own for {', '.join(ids)}: {reason}.")
-    notes.append(
-        f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
-        f"{source.describe()}; they are the trial's own when these are the images it trained on."
-    )
+    if not chosen.empty:
+        notes.append(
+            f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
+            f"{source.describe()}; they are the trial's own when these are the images it trained on."
+        )
     return notes, jobs
 
 

@@ -12,7 +12,7 @@ writes results/published/NAME/ (NAME: the run's name), which `mosaic-sweep repor
   note quotes what happens inside a phase (about 200 bytes an epoch: 100 KB for a 500-epoch row);
 - both Parquet files compact (`write_compact_parquet`): zstd, without the stored Arrow schema and the column
   statistics, which took about 10 KB of each file (readers conform a table to the result schemas, and nothing
-  filters a published file by its statistics): a folder of phase ends costs about 21 KB instead of 41 KB;
+  filters a published file by its statistics): a folder of phase ends costs about 22 KB instead of 41 KB;
 - the final state of the best trial of each of the N (default 1) best experiments, at the path the run had it
   (tune/.../state.pt, or a pack's members/<trial>.pt): the two networks only, no optimiser state and no history, their
   weight matrices and kernels as int8 with a float32 scale per output unit, biases in float16 (0.14 MB instead of 1.1,

@@ -61,6 +61,7 @@ COLLAPSE_TOLERANCE = 1e-6
 # above 0.9); the saturated epochs measured 1.000 with a foreground alpha of 0.104-0.116 (3x3: the bound is 0.222).
 SATURATED_SHARE = 0.99
 SATURATED_FG_TIMES = 2.0
+SATURATED_FG_MAX = 0.25  # and never above a 2x2 grid's uniform share: 2/4 would flag working attention there
 
 
 # -- scale ----------------------------------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ def _saturation_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
     tiles = _tiles(trial)
     alpha = curve["test_fg_alpha"].to_numpy(dtype=float)
     sharp = curve["test_alpha_ge_half"].to_numpy(dtype=float) >= SATURATED_SHARE
-    saturated = sharp & (alpha <= SATURATED_FG_TIMES / tiles)
+    saturated = sharp & (alpha <= saturation_bound(tiles))
 
     def state(end: pd.Series) -> str:
         return (
@@ -246,6 +247,11 @@ def _saturation_of_trial(curve: pd.DataFrame, trial: pd.Series) -> dict | None:
         )
 
     return _attention_tail(curve, saturated, "saturated", "saturation_evidence", state)
+
+
+def saturation_bound(tiles: int) -> float:
+    """The largest mean foreground alpha that counts as attention away from the foreground."""
+    return min(SATURATED_FG_TIMES / tiles, SATURATED_FG_MAX)
 
 
 def _tiles(trial: pd.Series) -> int:

@@ -19,6 +19,7 @@ from .report_checks import (
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
     LOSS_TOLERANCE,
+    SATURATED_FG_MAX,
     SATURATED_FG_TIMES,
     SATURATED_SHARE,
     SETTING_COLUMNS,
@@ -361,8 +362,9 @@ def reading_notes(content: ReportContent) -> list[str]:
         "phase ends, the collapse came between the epoch given and the kept epoch before it.",
         "Saturated attention: a trial's attention saturated when at least "
         f"{SATURATED_SHARE:g} of its test mosaics had a largest alpha >= 0.5 while the mean alpha on the foreground "
-        f"tile was at most {SATURATED_FG_TIMES:g}/tiles, at some epoch and stayed so to the last, through at least one "
-        "epoch that trained the where network: the where network puts most of its attention on one tile of every "
+        f"tile was at most {SATURATED_FG_TIMES:g}/tiles (and at most {SATURATED_FG_MAX:g}), at some epoch and stayed "
+        "so to the last, through at least one epoch that trained the where network: the where network puts most of "
+        "its attention on one tile of every "
         "mosaic, seldom the foreground one, a softmax saturated this far passes almost no gradient back, and the "
         "what network sees mostly wrong tiles. On a copy that kept only phase ends, it saturated between the epoch "
         "given and the kept epoch before it.",

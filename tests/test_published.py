@@ -159,6 +159,12 @@ def test_attention_pictures_pass_over_experiments_published_without_a_state(tmp_
     assert [p.name for p in (out / "attention").iterdir()] == ["table2-1.png"]
     text = " ".join((out / "report.md").read_text().split())
     assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
+    # nothing to draw at all: the same note, and no count of pictures
+    alone = tmp_path / "alone"
+    assert main(["report", str(folders[0]), "--out", str(alone), "--data-dir", str(data), "--attention", "2"]) == 0
+    text = " ".join((alone / "report.md").read_text().split())
+    assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
+    assert not list((alone / "attention").glob("*.png")) and "0 pictures" not in text
 
 
 def test_committed_states_load():
@@ -1011,6 +1017,10 @@ def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, ca
     )
     assert mixed == "--only a,b (seeds differ: a [1, 2]; b [2])"
     assert gpu_plan.run_flags([{"experiment": "a", "seed": 0}, {"experiment": "b", "seed": 0}]) == "--only a,b"
+    # under `seeds` (five seeds a row) seed 0 alone must say so, or the run would train all five
+    assert (
+        gpu_plan.run_flags([{"experiment": "a", "seed": 0}], several_seeds=True) == "--only a --seeds 1 --first-seed 0"
+    )
     throughput.write_text("no table here")
     assert gpu_plan.main([str(throughput), "--window", "460"]) == 2
 
@@ -1224,10 +1234,13 @@ def test_row5_seed1_notes_quote_the_committed_data():
         f"{_at(seed0_where, 360, 'final_train_acc')} / {_at(seed0_where, 360, 'test_acc')}); "
         f"{_focus_and_attention(end)}. It did not break" in note
     )
-    ends = [90, 150, 210, 270, 330]
-    assert (where.loc[ends, "phase"] == "where").all()
-    alphas = [f"{_at(where, e, 'test_fg_alpha')} ({e})" for e in ends]
-    assert f"{alphas[0].replace('(90)', '(epoch 90)')}, {', '.join(alphas[1:4])} and {alphas[4]}" in note
+    ends = [30, 90, 150, 210, 270, 330]  # every where phase's end
+    assert where.loc[where["phase"] == "where"].index.intersection(ends).tolist() == ends
+    alphas = [f"{_at(where, e, 'test_fg_alpha')} ({e})" for e in ends[1:]]
+    assert (
+        f"is {_at(where, 30, 'test_fg_alpha')} after its first where phase (epoch 30), then {alphas[0]}, "
+        f"{', '.join(alphas[1:4])} and {alphas[4]}" in note
+    )
     assert where["test_acc"].idxmax() == 360
     assert f"highest at the end ({_at(where, 360, 'test_acc')}, epoch 360), {end['test_acc'] - 0.76:.3f} above" in note
     # "broke in 3 of the 4 trials run so far ... after test accuracies of 0.78-0.83"
@@ -1238,6 +1251,14 @@ def test_row5_seed1_notes_quote_the_committed_data():
     best = sorted(curves[key]["test_acc"].max() for key in curves)
     assert f"after test accuracies of {best[0]:.2f}-{best[-1]:.2f}, above the published 0.76" in note
     assert "**Row 5's settings (k = 30, both learning rates 0.01) broke in 3 of the 4 trials run so far**" in note
+    # "each in a late where phase (epoch 291; 312; between 331 and 360)"
+    assert (trials.loc[("table1/5", 0), "collapsed_at"], trials.loc[("table2/5", 0), "saturated_at"]) == (291, 312)
+    assert seed0_what.loc[291, "phase"] == seed0_where.loc[312, "phase"] == what.loc[360, "phase"] == "where"
+    assert "(epoch 291; 312; between 331 and 360)" in note
+    assert f"did not break ends {end['test_acc'] - 0.76:.3f} above the published test accuracy" in note
+    # seed 0's note on Table 2 row 5 says how seed 1 of each order went
+    assert pd.isna(trials.loc[("table1/5", 1), "fell_at"]) and pd.notna(trials.loc[("table2/5", 0), "fell_at"])
+    assert "Table 1's attention saturated as this one's did, without a fall back to chance after it" in note
 
 
 def test_row7_notes_quote_the_committed_data():
@@ -1266,6 +1287,11 @@ def test_row7_notes_quote_the_committed_data():
         f"within {last['test_acc'] - 0.82:.3f} of the published 0.82 (row 6, ours: {_at(row6, 500, 'test_acc')})"
         in note
     )
+
+    row6_settings, row7_settings = (get_space("table1").experiments[i].values for i in (5, 6))
+    assert {k: row7_settings[k] for k in ("k", "epochs", "what_lr")} == {"k": 50, "epochs": 600, "what_lr": 0.001}
+    assert (row6_settings["k"], row6_settings["what_lr"], row6_settings["where_lr"]) == (50, 0.01, 0.01)
+    assert "Row 7 is row 6's k = 50 with the what network's learning rate cut to 0.001 (600 epochs)" in note
 
     assert _beside_table1(where.loc[600], last, 7) in note
     assert where.loc[50, "phase"] == "where"

@@ -299,6 +299,21 @@ def test_attention_saturated_away_from_the_foreground_for_good_is_flagged_with_i
     assert report_text.trial_flags(flags.loc["r"]) == "-"
 
 
+def test_saturation_on_a_2x2_grid_needs_the_foreground_below_its_uniform_share():
+    """On 2x2 mosaics 2/tiles is 0.5, what working attention reaches: the bound there is 0.25, uniform's share."""
+    working, stuck = ({**trial_config(f"table1/{n}", 0), "grid": 2} for n in (4, 5))
+    learned = [(0.3, 0.4), (0.6, 0.8)]
+    results, _ = results_of(
+        [
+            (working, "w", _focus(epoch_rows(working, "w", [0.4, 0.8, 0.8]), [*learned, (0.48, 1.0)], "wWW")),
+            (stuck, "s", _focus(epoch_rows(stuck, "s", [0.4, 0.8, 0.5]), [*learned, (0.24, 1.0)], "wWW")),
+        ]
+    )
+    flags = results.set_index("trial_id")
+    assert pd.isna(flags.loc["w", "saturated_at"]) and flags.loc["s", "saturated_at"] == 3
+    assert "uniform: 1/4 = 0.250" in flags.loc["s", "saturation_evidence"]
+
+
 def _at_chance_from(rows: list[dict], first: int, loss: float = math.log(3)) -> list[dict]:
     """From epoch `first` on: test accuracy 1/3 and test loss `loss` (ln 3: a what network answering one class)."""
     for row in rows[first - 1 :]:
