@@ -265,7 +265,7 @@ def results_section(root: Path) -> str:
         s: [e.label.split("/")[-1] for e in get_space(s).experiments if e.label not in run_rows[s]] for s in TABLES
     }
     tables = "; ".join(
-        f"{'Table 1' if s == 'table1' else 'Table 2'} rows {', '.join(m)}"
+        f"{'Table 1' if s == 'table1' else 'Table 2'} row{'s' if len(m) > 1 else ''} {', '.join(m)}"
         if len(m) < 8
         else f"all of {'Table 1' if s == 'table1' else 'Table 2'}"
         for s, m in missing.items()

@@ -1308,3 +1308,16 @@ def test_row7_notes_quote_the_committed_data():
     assert f"is {', '.join(alphas[:4])} and {alphas[4]}" in note
     assert where.loc[600, "phase"] == "what" and last["phase"] == "where"
     assert f"where first − what first = {where.loc[600, 'test_acc'] - last['test_acc']:+.3f}" in note
+
+
+def test_readme_names_the_rows_not_run_yet():
+    _, summary = published_summary(ROOT)
+    ran = set(summary.loc[summary["seeds"] > 0, "experiment"])
+    missing = {t: [e.label.split("/")[1] for e in get_space(t).experiments if e.label not in ran] for t in TABLES}
+    parts = [
+        f"all of Table {t[-1]}" if len(m) == 8 else f"Table {t[-1]} row{'s' if len(m) > 1 else ''} {', '.join(m)}"
+        for t, m in missing.items()
+        if m
+    ]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (f"Not run yet: {'; '.join(parts)}." if parts else "Every row has run.") in readme
