@@ -158,13 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         results, _ = published_summary(args.root)
         finished = results[results["finished"]] if not results.empty else results
         done = {(e, int(s)) for e, s in zip(finished["experiment"], finished["seed"])}
-    space = get_space(args.space).subset(args.only.split(","))
-    rows = [r for r in space.trials("paper") if (r["experiment"], int(r.get("seed", 0))) not in done]
+    trials = get_space(args.space).subset(args.only.split(",")).trials("paper")
+    rows = [r for r in trials if (r["experiment"], int(r.get("seed", 0))) not in done]
     print(
         f"published already: {len(done)} trials ({', '.join(sorted({e for e, _ in done})) or 'none'}); "
         f"window {args.window:.0f} s"
     )
-    several_seeds = len({r.get("seed", 0) for r in space.trials("paper")}) > 1
+    several_seeds = len({r.get("seed", 0) for r in trials}) > 1
     for p in plan(rows, unpacked, packs, args.window, several_seeds):
         mark = "fits" if p["fits"] else "    "
         print(

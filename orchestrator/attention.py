@@ -143,15 +143,26 @@ def plan_pictures(
         set(results["experiment_id"]) - set(results.loc[results["finished"], "experiment_id"]),
         key=aggregate.natural_key,
     )
-    no_state = (
-        f"No final state of the best seed under tune/ for {', '.join(stateless)}; no picture." if stateless else ""
-    )
+    # what the report says besides the pictures, drawn or not
+    tail = []
+    if skipped > 0:
+        tail.append(
+            f"{skipped} more experiments have no picture: --attention {limit} draws the {limit} experiments with the "
+            "best test accuracy (of those with a final state)."
+        )
+    if stateless:
+        tail.append(f"No final state of the best seed under tune/ for {', '.join(stateless)}; no picture.")
+    if unfinished:
+        tail.append(f"No finished trial to draw in {', '.join(unfinished)}.")
+    tail += [f"No picture of its own for {', '.join(ids)}: {reason}." for reason, ids in _by_reason(skip).items()]
     try:
         images = source.load()
     except DataError as exc:
         return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
-    if not chosen.empty:
-        from . import plots  # matplotlib only once there is something to draw
+    if chosen.empty:
+        return tail, []
+
+    from . import plots  # matplotlib only once there is something to draw
 
     by_id = {s.experiment_id: s for s in sections}
     notes, jobs = [], []
@@ -174,30 +185,16 @@ def plan_pictures(
         )
         jobs.append(plots.Job(plots.attention_plot, {"examples": examples, "title": title, "path": out / fig.path}))
         by_id[trial["experiment_id"]].attention = fig
-    if not chosen.empty:
-        notes.insert(
-            0,
-            f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
-            "experiment: its best "
-            f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint.",
-        )
-    if skipped > 0:
-        notes.append(
-            f"{skipped} more experiments have no picture: --attention {limit} draws the "
-            f"{limit} experiments with the best test accuracy (of those with a final state)."
-        )
-    if no_state:
-        notes.append(no_state)
-    if unfinished:
-        notes.append(f"No finished trial to draw in {', '.join(unfinished)}.")
-    for reason, ids in _by_reason(skip).items():
-        notes.append(f"No picture of its own for {', '.join(ids)}: {reason}.")
-    if not chosen.empty:
-        notes.append(
-            f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
-            f"{source.describe()}; they are the trial's own when these are the images it trained on."
-        )
-    return notes, jobs
+    intro = (
+        f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
+        "experiment: its best "
+        f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint."
+    )
+    rebuilt = (
+        f"Test mosaics were rebuilt from each trial's saved config with the CIFAR-10 images in "
+        f"{source.describe()}; they are the trial's own when these are the images it trained on."
+    )
+    return [intro, *notes, *tail, rebuilt], jobs
 
 
 def _by_reason(skip: dict[str, str]) -> dict[str, list[str]]:

@@ -364,10 +364,9 @@ def reading_notes(content: ReportContent) -> list[str]:
         f"{SATURATED_SHARE:g} of its test mosaics had a largest alpha >= 0.5 while the mean alpha on the foreground "
         f"tile was at most {SATURATED_FG_TIMES:g}/tiles (and at most {SATURATED_FG_MAX:g}), at some epoch and stayed "
         "so to the last, through at least one epoch that trained the where network: the where network puts most of "
-        "its attention on one tile of every "
-        "mosaic, seldom the foreground one, a softmax saturated this far passes almost no gradient back, and the "
-        "what network sees mostly wrong tiles. On a copy that kept only phase ends, it saturated between the epoch "
-        "given and the kept epoch before it.",
+        "its attention on one tile of every mosaic, seldom the foreground one, a softmax saturated this far passes "
+        "almost no gradient back, and the what network sees mostly wrong tiles. On a copy that kept only phase ends, "
+        "it saturated between the epoch given and the kept epoch before it.",
         "Fell back to chance: a trial fell back to chance when, after an epoch with a test accuracy above the chance "
         "band, its test accuracy was in the band and its test loss within "
         f"{LOSS_TOLERANCE:g} of ln(classes) at some epoch and stayed so to the last: its networks stopped working "

@@ -184,6 +184,12 @@ def test_a_seed_run_twice_is_flagged_and_not_taken_for_a_seed_without_effect():
     assert aggregate.experiment_summary(results).seeds.tolist() == [3]  # counted as it is, and flagged
 
 
+def _findings(results: pd.DataFrame, epochs: pd.DataFrame) -> tuple[report_checks.Findings, pd.DataFrame]:
+    """The report's findings over `results`, and its experiment summary by experiment_id (flag counts included)."""
+    summary = aggregate.experiment_summary(results)
+    return report_checks.findings(results, epochs, summary, []), summary.set_index("experiment_id")
+
+
 def _attention(rows: list[dict], alphas: list[float], phases: str | None = None) -> list[dict]:
     """Set each epoch's test attention: mean foreground alpha a, and mosaics with a largest alpha >= 0.5 only when
     a is off uniform; `phases`: one letter per epoch (w: what, W: where), else the schedule's."""
@@ -221,10 +227,8 @@ def test_attention_that_became_uniform_for_good_is_flagged_with_its_epoch():
     assert "= 1/9 to within 1e-06, no mosaic with an alpha >= 0.5) from epoch 3 to 4" in evidence
     assert "after a foreground alpha of 0.600 at epoch 2; test acc 0.800 at epoch 2, 0.460 at the end" in evidence
     assert "after a foreground alpha" not in flags.loc["s", "collapse_evidence"]  # its only alpha before is NaN
-    summary = aggregate.experiment_summary(results)
-    findings = report_checks.findings(results, epochs, summary, [])
+    findings, by_id = _findings(results, epochs)
     assert sorted(findings.collapsed_trials["trial_id"]) == ["d", "s"]
-    by_id = summary.set_index("experiment_id")
     assert by_id.loc["table1/5", "collapsed"] == 1 and by_id.loc["table1/4", "collapsed"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention collapsed"
     assert report_text.trial_flags(flags.loc["d"]) == "attention collapsed at epoch 3"
@@ -289,10 +293,8 @@ def test_attention_saturated_away_from_the_foreground_for_good_is_flagged_with_i
         "foreground alpha 0.106; uniform: 1/9 = 0.111) from epoch 3 to 4, after a foreground alpha of 0.600 at epoch "
         "2; test acc 0.800 at epoch 2, 0.400 at the end"
     )
-    summary = aggregate.experiment_summary(results)
-    found = report_checks.findings(results, epochs, summary, [])
+    found, by_id = _findings(results, epochs)
     assert found.saturated_trials["trial_id"].tolist() == ["s"]
-    by_id = summary.set_index("experiment_id")
     assert by_id.loc["table1/5", "saturated"] == 1 and by_id.loc["table1/4", "saturated"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention saturated"
     assert report_text.trial_flags(flags.loc["s"]) == "attention saturated at epoch 3"
@@ -341,10 +343,8 @@ def test_a_trial_that_learned_then_fell_back_to_chance_for_good_is_flagged_with_
     evidence = flags.loc["f", "fall_evidence"]
     assert evidence.startswith("test acc 0.333 within 1/3 ± ") and "of ln 3 = 1.099 from epoch 4 to 5" in evidence
     assert evidence.endswith("after a test acc of 0.800 at epoch 2")
-    summary = aggregate.experiment_summary(results)
-    found = report_checks.findings(results, epochs, summary, [])
+    found, by_id = _findings(results, epochs)
     assert found.fallen_trials["trial_id"].tolist() == ["f"]
-    by_id = summary.set_index("experiment_id")
     assert by_id.loc["table1/5", "fell_to_chance"] == 1 and by_id.loc["table1/4", "fell_to_chance"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "fell back to chance"
     assert report_text.trial_flags(flags.loc["f"]) == "fell back to chance at epoch 4"
