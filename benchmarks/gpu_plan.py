@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         f"published already: {len(done)} trials ({', '.join(sorted({e for e, _ in done})) or 'none'}); "
         f"window {args.window:.0f} s"
     )
+    if not rows:
+        more = " (more seeds: --space seeds)" if args.space != "seeds" else ""
+        print(f"nothing left to run: every trial of {args.space} --only {args.only} is published{more}")
+        return 0
     several_seeds = len({r.get("seed", 0) for r in trials}) > 1
     for p in plan(rows, unpacked, packs, args.window, several_seeds):
         mark = "fits" if p["fits"] else "    "

@@ -85,6 +85,7 @@ class SweepPlan:
     trials: list[dict]
     data: DataSource  # as given, or the resumed run's own when no flag says otherwise
     cpus_per_trial: float  # as given, or the resumed run's own, else 1
+    gpus_per_trial: float | None  # as given, or the resumed run's own; None: 1 on a cluster with GPUs, else 0
 
     @property
     def info(self) -> dict:
@@ -133,14 +134,16 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         )
     storage = RunStorage.child(request.results_dir, name)
     selection, data = Selection.of(request), data_source(request.data_dir, request.no_verify, request.download)
-    cpus = request.cpus_per_trial
+    cpus, gpus = request.cpus_per_trial, request.gpus_per_trial
     if request.resume:
         if not storage.exists(RUN_FILE):
             raise UsageError(f"nothing to resume: no run {name!r} in {redact(request.results_dir)}")
         stored = storage.read_json(RUN_FILE)
         selection = resumed_selection(request, stored, full_space, name)
         data = data_source(request.data_dir, request.no_verify, request.download, stored)
-        cpus = cpus if cpus is not None else (stored.get("options") or {}).get("cpus_per_trial")
+        started = stored.get("options") or {}
+        cpus = cpus if cpus is not None else started.get("cpus_per_trial")
+        gpus = gpus if gpus is not None else started.get("gpus_per_trial")
     elif storage.exists(RUN_FILE):
         raise UsageError(
             f"run {name!r} already exists in {redact(request.results_dir)}: add --resume to continue it, or choose "
@@ -155,7 +158,7 @@ def plan_sweep(request: SweepRequest) -> SweepPlan:
         trials = [{**t, "run": name} for t in space.trials(scale, selection.seeds, selection.first_seed)]
     except ValueError as exc:
         raise UsageError(f"invalid configuration in space {space.name}: {exc}") from None
-    return SweepPlan(space, scale, name, storage, selection, trials, data, cpus or 1.0)
+    return SweepPlan(space, scale, name, storage, selection, trials, data, cpus or 1.0, gpus)
 
 
 def subset(space: SearchSpace, only: str | None) -> SearchSpace:
@@ -250,7 +253,9 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
     available = cluster_gpus()
-    gpus = request.gpus_per_trial if request.gpus_per_trial is not None else (1.0 if available > 0 else 0.0)
+    gpus, note = trial_gpus(plan, request, available)
+    if note:
+        print(f"mosaic-sweep: {note}", flush=True)
     warning = check_gpu_request(gpus, available, joined=bool(request.address or os.environ.get("RAY_ADDRESS")))
     if warning:
         print(f"mosaic-sweep: warning: {warning}", flush=True)
@@ -417,6 +422,21 @@ def pack_rows(trials: list[dict], size: int) -> list[dict]:
 
     packs = plan_packs([TrainConfig.from_flat(t) for t in trials], size)
     return [trials[p[0]] if len(p) == 1 else {PACK_KEY: [trials[i] for i in p]} for p in packs]
+
+
+def trial_gpus(plan: SweepPlan, request: SweepRequest, available: float) -> tuple[float, str | None]:
+    """The GPUs each trial asks Ray for, and a note when a resumed run's own share is set aside: --gpus-per-trial;
+    else the resumed run's own (trials that shared a GPU share it again), unless the cluster has no GPU now: then
+    it goes on on CPU (checkpoints load on either); else 1 on a cluster with GPUs, 0 without."""
+    gpus = plan.gpus_per_trial
+    if gpus is None:
+        return (1.0 if available > 0 else 0.0), None
+    if request.resume and request.gpus_per_trial is None and gpus > 0 and available <= 0:
+        return 0.0, (
+            f"run {plan.name!r} was started with --gpus-per-trial {gpus:g}; this cluster has no GPUs, so its trials "
+            f"go on on CPU (give --gpus-per-trial to wait for GPU nodes instead)"
+        )
+    return gpus, None
 
 
 def check_gpu_request(gpus_per_trial: float, gpus: float, joined: bool) -> str | None:

@@ -182,6 +182,25 @@ def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
     assert plan_sweep(SweepRequest("table1", results_dir=str(tmp_path / "new"))).cpus_per_trial == 1.0
 
 
+def test_a_resumed_run_keeps_its_share_of_a_gpu(tmp_path):
+    # a run started with --gpus-per-trial 0.5 once resumed with 1 GPU per trial: its trials ran one at a time
+    from orchestrator.sweep import SweepRequest, plan_sweep, trial_gpus
+
+    shutil.copytree(GOLDEN, tmp_path / "table1-smoke")
+    info = json.loads((tmp_path / "table1-smoke" / "run.json").read_text())
+    info["options"]["gpus_per_trial"] = 0.5
+    (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
+    request = SweepRequest("table1", name="table1-smoke", results_dir=str(tmp_path), resume=True)
+    plan = plan_sweep(request)
+    assert plan.gpus_per_trial == 0.5 and trial_gpus(plan, request, available=1.0) == (0.5, None)
+    gpus, note = trial_gpus(plan, request, available=0.0)  # resumed where there is no GPU: it goes on on CPU
+    assert gpus == 0.0 and "started with --gpus-per-trial 0.5; this cluster has no GPUs" in note
+    given = replace(request, gpus_per_trial=1.0)  # a flag still decides
+    assert trial_gpus(plan_sweep(given), given, available=1.0) == (1.0, None)
+    new = SweepRequest("table1", results_dir=str(tmp_path / "new"))  # not resumed: the cluster decides
+    assert [trial_gpus(plan_sweep(new), new, a)[0] for a in (2.0, 0.0)] == [1.0, 0.0]
+
+
 def test_a_run_records_its_first_seed_and_plans_those_seeds(tmp_path):
     from orchestrator.sweep import SweepRequest, plan_sweep
 

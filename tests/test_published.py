@@ -431,8 +431,8 @@ def test_table2_verdicts_say_so_when_a_row_stands_beside_its_table1_row():
 
 def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
     """A published set with no flagged trial (here: Table 1 row 1 alone) has no flag sentences, and the whole set
-    says each in the verdict of each row with such a trial: collapse (Table 1 row 5), saturation (row 5 of both
-    tables), fall (Table 2 row 5)."""
+    says each in the verdict of each row with such a trial: collapse (Table 1 row 5), saturation (rows 5 and 8 of
+    both tables), fall (Table 2 row 5)."""
     shutil.copytree(ROOT / PUBLISHED / "table1-row1-paper-cpu", tmp_path / PUBLISHED / "table1-row1-paper-cpu")
     _, summary = published_summary(tmp_path)
     assert summary["experiment"].tolist() == ["table1/1"] and summary[["collapses", "falls"]].isna().all(axis=None)
@@ -444,7 +444,8 @@ def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
     flagged = {
         column: [v.split(":")[0] for v in lines if opening in v] for column, (opening, _) in FLAG_SENTENCES.items()
     }
-    assert flagged == {"collapses": ["- row 5"], "saturations": ["- row 5", "- row 5"], "falls": ["- row 5"]}
+    saturated = ["- row 5", "- row 8"] * 2
+    assert flagged == {"collapses": ["- row 5"], "saturations": saturated, "falls": ["- row 5"]}
 
 
 def test_tracked_files_are_what_git_would_commit(tmp_path):
@@ -1007,11 +1008,14 @@ def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, ca
     for folder in FOLDERS:  # the rows published already are left out
         for experiment in pq.read_table(folder / "trials.parquet").column("experiment").to_pylist():
             assert f"{experiment}," not in out.split("\n", 1)[1] and f"{experiment} " not in out.split("\n", 1)[1]
-    assert "fits" in out and "--only table1/8 --pack 1\n" in out  # one row left in Table 1: alone
+    assert "nothing left to run: every trial of tables --only table1/* is published (more seeds: --space seeds)" in out
     # seeds: what is published counts by (row, seed): Table 1 row 3 has seeds 0 and 1, so 2-4 are left
     assert gpu_plan.main([str(throughput), "--window", "900", "--space", "seeds", "--only", "table1/3"]) == 0
     out = capsys.readouterr().out
     assert "fits  3 trials:" in out and "--only table1/3 --seeds 3 --first-seed 2 --pack" in out
+    assert gpu_plan.main([str(throughput), "--window", "540", "--space", "seeds", "--only", "table1/1,table2/1"]) == 0
+    out = capsys.readouterr().out  # seeds 1-4 of row 1 of both tables: two at a time, in one session
+    assert "fits  8 trials:" in out and "--seeds 4 --first-seed 1 --pack 1 --gpus-per-trial 0.5\n" in out
     mixed = gpu_plan.run_flags(
         [{"experiment": "a", "seed": 1}, {"experiment": "a", "seed": 2}, {"experiment": "b", "seed": 2}]
     )
@@ -1196,6 +1200,7 @@ def test_table2_row4_note_quotes_the_committed_data():
 
 ROW5_SEED1 = "tables-row5-seed1-paper-h200"
 ROW7 = "tables-row7-paper-h200"
+ROW8 = "tables-row8-paper-h200"
 
 
 def test_row5_seed1_notes_quote_the_committed_data():
@@ -1261,6 +1266,21 @@ def test_row5_seed1_notes_quote_the_committed_data():
     assert "Table 1's attention saturated as this one's did, without a fall back to chance after it" in note
 
 
+def _assert_one_phase_late(note: str, what, where, row: int, ends: range, within: str, quoted: tuple) -> None:
+    """A Table 2 note's claim that its row is Table 1's one phase (k epochs) late: its first line beside Table 1's,
+    its first where phase moving nothing, and its test accuracy at each phase end `ends` + k within `within` (rounded
+    up to the quoted digit) of Table 1's at the phase end k epochs earlier, two such pairs quoted."""
+    k, last = ends.step, what.index.max()
+    assert _beside_table1(where.loc[last], what.loc[last], row) in note
+    assert where.loc[k, "phase"] == "where"
+    assert f"(running train loss {_at(where, k, 'train_loss')}, test accuracy {_at(where, k, 'test_acc')})" in note
+    gaps = [abs(where.loc[e + k, "test_acc"] - what.loc[e, "test_acc"]) for e in ends]
+    assert float(within) - 0.001 < max(gaps) < float(within)
+    assert f"within {within} of Table 1 row {row}'s {k} epochs earlier" in note
+    pairs = [f"{_at(where, e + k, 'test_acc')} at {e + k} against {_at(what, e, 'test_acc')} at {e}" for e in quoted]
+    assert f"({pairs[0].replace(' at ', ' at epoch ', 1)}, {pairs[1]})" in note
+
+
 def test_row7_notes_quote_the_committed_data():
     """The notes on row 7 of both tables (one run, phase ends committed) quote their epochs exactly."""
     note = _note()
@@ -1293,21 +1313,86 @@ def test_row7_notes_quote_the_committed_data():
     assert (row6_settings["k"], row6_settings["what_lr"], row6_settings["where_lr"]) == (50, 0.01, 0.01)
     assert "Row 7 is row 6's k = 50 with the what network's learning rate cut to 0.001 (600 epochs)" in note
 
-    assert _beside_table1(where.loc[600], last, 7) in note
-    assert where.loc[50, "phase"] == "where"
-    assert f"(running train loss {_at(where, 50, 'train_loss')}, test accuracy {_at(where, 50, 'test_acc')})" in note
-    gaps = [abs(where.loc[e + 50, "test_acc"] - what.loc[e, "test_acc"]) for e in range(50, 551, 50)]
-    assert 0.013 < max(gaps) < 0.014 and "within 0.014 of Table 1 row 7's 50 epochs earlier" in note
-    assert (
-        f"({_at(where, 250, 'test_acc')} at epoch 250 against {_at(what, 200, 'test_acc')} at 200, "
-        f"{_at(where, 450, 'test_acc')} at 450 against {_at(what, 400, 'test_acc')} at 400)" in note
-    )
+    _assert_one_phase_late(note, what, where, 7, range(50, 551, 50), "0.014", (200, 400))
     ends = [150, 250, 350, 450, 550]
     assert (where.loc[ends, "phase"] == "where").all()
     alphas = [f"{_at(where, e, 'test_fg_alpha')} ({e})" for e in ends]
     assert f"is {', '.join(alphas[:4])} and {alphas[4]}" in note
     assert where.loc[600, "phase"] == "what" and last["phase"] == "where"
     assert f"where first − what first = {where.loc[600, 'test_acc'] - last['test_acc']:+.3f}" in note
+
+
+def test_row8_notes_quote_the_committed_data():
+    """The notes on row 8 of both tables (one run, every epoch committed) quote their epochs exactly: both broke in
+    the first epoch of the third where phase that follows a what phase."""
+    note = _note()
+    what, where = (_row_epochs(ROW8, f"table{t}/8") for t in (1, 2))
+    assert what.index.tolist() == where.index.tolist() == list(range(1, 801))
+    last = what.loc[800]
+    assert _final_line(last, "0.97 / 0.83") in note
+    row7, row8 = (get_space("table1").experiments[i].values for i in (6, 7))
+    assert {k: row7[k] for k in ("what_lr", "where_lr")} == {k: row8[k] for k in ("what_lr", "where_lr")}
+    assert (row8["k"], row8["epochs"], row8["what_lr"], row8["where_lr"]) == (100, 800, 0.001, 0.01)
+    assert "Row 8 is row 7's learning rates (what 0.001, where 0.01) with k = 100 (800 epochs)" in note
+
+    ends = ", ".join(f"{_at(what, e, 'test_acc')} ({e})" for e in (100, 200, 300, 400))
+    assert f"the test accuracy at the phase ends was {ends} and {_at(what, 500, 'test_acc')} (500)" in note
+    assert what["test_acc"].idxmax() == 493 and f"highest {_at(what, 493, 'test_acc')} at epoch 493" in note
+    assert (
+        f"{_at(what, 200, 'test_fg_alpha')} after the first where phase (200) and {_at(what, 400, 'test_fg_alpha')} "
+        f"after the second (400)" in note
+    )
+    assert (what.loc[401:500, "phase"] == "what").all() and what.loc[501, "phase"] == "where"
+    assert (
+        f"fell to {_at(what, 500, 'train_loss')} and the test loss rose from {_at(what, 400, 'test_loss')} (epoch 400) "
+        f"to {_at(what, 500, 'test_loss')} (500)" in note
+    )
+    assert (
+        f"(501) the running train loss rose to {_at(what, 501, 'train_loss')}, every test mosaic got a largest alpha "
+        f">= 0.5 ({_at(what, 501, 'test_alpha_ge_half')}), the mean foreground alpha fell from "
+        f"{_at(what, 500, 'test_fg_alpha')} to {_at(what, 501, 'test_fg_alpha')} and the test accuracy from "
+        f"{_at(what, 500, 'test_acc')} to {_at(what, 501, 'test_acc')}" in note
+    )
+    stuck = what.loc[512:, "test_fg_alpha"]
+    assert stuck.nunique() == 1 and what.loc[511, "test_fg_alpha"] != stuck.iloc[0]
+    assert f"from epoch 512 to the end the mean foreground alpha stays {stuck.iloc[0]:.3f}" in note
+    assert (what.loc[601:700, "phase"] == "what").all() and (what.loc[701:800, "phase"] == "where").all()
+    assert (
+        f"took the running train loss from {_at(what, 600, 'train_loss')} to {_at(what, 700, 'train_loss')} without "
+        f"moving the test accuracy ({_at(what, 600, 'test_acc')} at epoch 600, {_at(what, 700, 'test_acc')} at 700)"
+        in note
+    )
+    after = what.loc[700:800, ["test_acc", "test_loss", "test_fg_alpha", "test_alpha_ge_half"]]
+    assert len(after.drop_duplicates()) == 1
+    assert f"(test loss {_at(what, 700, 'test_loss')} at epochs 700 and 800)" in note
+    row7_epochs = _row_epochs(ROW7, "table1/7")
+    assert row7_epochs.loc[row7_epochs["phase"] == "where"].index.max() == 600
+    assert "Row 7, what phases of 50 epochs, did not break in its six where phases" in note
+
+    assert (where.loc[1:100, "phase"] == "where").all()
+    _assert_one_phase_late(note, what, where, 8, range(100, 501, 100), "0.007", (100, 500))
+    assert where["test_acc"].idxmax() == 597 and f"highest {_at(where, 597, 'test_acc')} at epoch 597" in note
+    assert (
+        f"{_at(where, 300, 'test_fg_alpha')} after its second where phase (300) and {_at(where, 500, 'test_fg_alpha')} "
+        f"after its third (500)" in note
+    )
+    assert where.loc[600, "phase"] == "what" and where.loc[601, "phase"] == "where"
+    assert (
+        f"(601, the third after a what phase, as Table 1's 501) the running train loss rose from "
+        f"{_at(where, 600, 'train_loss')} to {_at(where, 601, 'train_loss')}, the mean foreground alpha fell from "
+        f"{_at(where, 600, 'test_fg_alpha')} to {_at(where, 601, 'test_fg_alpha')} and the test accuracy from "
+        f"{_at(where, 600, 'test_acc')} to {_at(where, 601, 'test_acc')}" in note
+    )
+    assert where.loc[601:, "test_alpha_ge_half"].min() >= 0.999
+    stuck = where.loc[609:, "test_fg_alpha"]
+    assert stuck.nunique() == 1 and where.loc[608, "test_fg_alpha"] != stuck.iloc[0]
+    assert f"from epoch 609 to the end the mean foreground alpha stays {stuck.iloc[0]:.3f}" in note
+    below = where["test_fg_alpha"] <= 2 / 9
+    assert below.loc[606:].all() and not below.loc[605]
+    assert "the report dates the saturation from epoch 606" in note and "Table 1 row 8's from 501" in note
+    assert f"where first − what first = {where.loc[800, 'test_acc'] - last['test_acc']:+.3f}, both broken" in note
+    peaks = [rows["test_acc"].max() for rows in (what, where)]
+    assert f"after highest test accuracies of {peaks[0]:.3f} and {peaks[1]:.3f} (published 0.83)" in note
 
 
 def test_readme_names_the_rows_not_run_yet():
