@@ -28,7 +28,7 @@ from .aggregate import (
     once_per_pack,
     trial_results,
 )
-from .report_checks import collapse_window, dated_checks
+from .report_checks import DATED_FLAGS, collapse_window, dated_checks
 from .report_figures import ORDERS_FIGURE, PUBLISHED_FIGURE
 from .report_text import file_stems
 from .results import read_runs
@@ -75,9 +75,9 @@ def published_summary(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = results.join(dated_checks(results, epochs))
     summary = experiment_summary(results) if not results.empty else pd.DataFrame()
     if not summary.empty:
-        for column, at in (("collapses", "collapsed"), ("saturations", "saturated"), ("falls", "fell")):
+        for at in (flag.prefix for flag in DATED_FLAGS):
             flagged = results[results["finished"] & results[f"{at}_at"].notna()].groupby("experiment")
-            summary[column] = summary["experiment"].map({e: _flagged_epochs(t, at) for e, t in flagged})
+            summary[f"{at}_when"] = summary["experiment"].map({e: _flagged_epochs(t, at) for e, t in flagged})
     if not summary.empty and summary["experiment"].duplicated().any():
         twice = sorted(summary.loc[summary["experiment"].duplicated(), "experiment"])
         raise ValueError(f"published runs hold {', '.join(twice)} with differing settings; publish one setting per row")
@@ -127,8 +127,8 @@ def _focus(row) -> str:
 
 
 def _flagged_epochs(trials: pd.DataFrame, at: str) -> list[str]:
-    """When each finished trial's attention collapsed (`at` "collapsed"), saturated ("saturated") or it fell back to
-    chance ("fell"): 'at epoch E', or 'between epochs A and E' on a copy that kept phase ends only."""
+    """When each of `trials` was flagged by the DATED_FLAGS of prefix `at` ("collapsed", "saturated", "fell"): 'at
+    epoch E', or 'between epochs A and E' on a copy that kept phase ends only."""
     out = []
     for _, t in trials.sort_values(f"{at}_at").iterrows():
         first, epoch = collapse_window(int(t[f"{at}_at"]), t[f"{at}_after"])
@@ -136,20 +136,20 @@ def _flagged_epochs(trials: pd.DataFrame, at: str) -> list[str]:
     return out
 
 
-# The sentence a Table row's verdict gains when some of its seeds were flagged (summary column: opening, ending).
+# The sentence a Table row's verdict gains when some of its seeds were flagged (DATED_FLAGS prefix: opening, ending).
 FLAG_SENTENCES = {
-    "collapses": (  # report_checks.collapse_checks
+    "collapsed": (  # report_checks.collapse_checks
         " The attention collapsed to uniform",
         ": the where network stopped telling the tiles apart, so the final numbers are a what network's on averages "
         "of the tiles.",
     ),
-    "saturations": (  # report_checks.saturation_checks
+    "saturated": (  # report_checks.saturation_checks
         " The attention saturated on one tile away from the foreground",
         ": the where network puts most of its attention on one tile of every mosaic, seldom the foreground tile, and "
         "a softmax saturated this far passes almost no gradient back, so the final numbers are a what network's on "
         "mostly wrong tiles.",
     ),
-    "falls": (  # report_checks.fall_checks
+    "fell": (  # report_checks.fall_checks
         " The test accuracy fell back to chance",
         " (test loss at ln(classes)): the networks stopped working, so the final numbers are chance's, not the "
         "method's.",
@@ -160,8 +160,9 @@ FLAG_SENTENCES = {
 def _flags(row) -> str:
     """' The attention collapsed ... at epoch E and stayed ...' and the like: one sentence per flag of the row."""
     out = ""
-    for column, (opening, ending) in FLAG_SENTENCES.items():
-        epochs = row.get(column)
+    for flag in DATED_FLAGS:
+        opening, ending = FLAG_SENTENCES[flag.prefix]
+        epochs = row.get(f"{flag.prefix}_when")
         if isinstance(epochs, list) and epochs:
             seeds = int(row["seeds"])
             share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -662,9 +663,7 @@ class Findings:
 
     banner: list[str]  # empty at paper scale
     chance_trials: pd.DataFrame  # finished trials that never left chance (rows of results)
-    collapsed_trials: pd.DataFrame  # finished trials whose attention collapsed to uniform (rows of results)
-    saturated_trials: pd.DataFrame  # finished trials whose attention saturated away from the foreground
-    fallen_trials: pd.DataFrame  # finished trials that fell back to chance (rows of results)
+    dated: dict[str, pd.DataFrame]  # per DATED_FLAGS prefix, the finished trials it flagged (rows of results)
     finished: int
     identical: list[IdenticalGroup]
     same_seeds: dict[str, list[str]]
@@ -679,11 +678,29 @@ class Findings:
         return same_results_as(self.identical)
 
 
+@dataclass(frozen=True)
+class DatedFlag:
+    """A check that dates a trial's breakdown, and the names every output gives it: the trial's `<prefix>_at` and
+    `<prefix>_after` epochs and its `evidence` (trials.csv), the summary column counting the seeds it flagged, and
+    the words of the tables' flags column and the console (capitalised: the report's flag paragraph)."""
+
+    check: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+    prefix: str
+    evidence: str
+    column: str
+    words: str
+
+
+DATED_FLAGS = (
+    DatedFlag(collapse_checks, "collapsed", "collapse_evidence", "collapsed", "attention collapsed"),
+    DatedFlag(saturation_checks, "saturated", "saturation_evidence", "saturated", "attention saturated"),
+    DatedFlag(fall_checks, "fell", "fall_evidence", "fell_to_chance", "fell back to chance"),
+)
+
+
 def dated_checks(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """The checks that date a trial's breakdown, side by side (same index as `results`): `collapse_checks`,
-    `saturation_checks` and `fall_checks`."""
-    checks = (collapse_checks, saturation_checks, fall_checks)
-    return pd.concat([check(results, epochs) for check in checks], axis=1)
+    """The checks of DATED_FLAGS side by side (same index as `results`)."""
+    return pd.concat([flag.check(results, epochs) for flag in DATED_FLAGS], axis=1)
 
 
 def annotate(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
@@ -696,23 +713,20 @@ def annotate(results: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings(results: pd.DataFrame, epochs: pd.DataFrame, summary: pd.DataFrame, runs: list[dict]) -> Findings:
-    """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance,
-    collapsed, saturated, fell_to_chance and same_results_as columns in place."""
+    """The checks over annotated `results` (see `annotate`); `summary` gains paper_<key>, changed, at_chance, the
+    column of each DATED_FLAGS and same_results_as columns in place."""
     sampled = sampled_groups(summary)
     mark_paper_changes(summary, sampled)
     summary["at_chance"] = experiments_at_chance(summary, results)
-    summary["collapsed"] = experiments_flagged(summary, results, "collapsed_at")
-    summary["saturated"] = experiments_flagged(summary, results, "saturated_at")
-    summary["fell_to_chance"] = experiments_flagged(summary, results, "fell_at")
+    for flag in DATED_FLAGS:
+        summary[flag.column] = experiments_flagged(summary, results, f"{flag.prefix}_at")
     identical = identical_experiments(summary, experiment_fingerprints(results, epochs))
     summary["same_results_as"] = summary["experiment_id"].map(same_results_as(identical))
     done = results[results["finished"]]
     return Findings(
         banner=scale_banner(summary, runs),
         chance_trials=done[done["never_left_chance"]],
-        collapsed_trials=done[done["collapsed_at"].notna()],
-        saturated_trials=done[done["saturated_at"].notna()],
-        fallen_trials=done[done["fell_at"].notna()],
+        dated={flag.prefix: done[done[f"{flag.prefix}_at"].notna()] for flag in DATED_FLAGS},
         finished=len(done),
         identical=identical,
         same_seeds=identical_seeds(results),

@@ -122,13 +122,12 @@ def make_report(options: ReportOptions) -> str:
         where = f"{first.display}/{REPORT_DIR}"
     else:
         where = str(out)
+    found = content.findings
+    flagged = "".join(f"{len(found.dated[flag.prefix])} {flag.words}, " for flag in report_checks.DATED_FLAGS)
     print(
         f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {len(content.results)} trials, "
         f"{len(content.summary)} experiments, {len(content.problems)} not finished, "
-        f"{len(content.findings.chance_trials)} never left chance, {len(content.findings.collapsed_trials)} attention "
-        f"collapsed, {len(content.findings.saturated_trials)} attention saturated, "
-        f"{len(content.findings.fallen_trials)} fell back to chance, {count_figures(out)} figures -> "
-        f"{where}/index.html"
+        f"{len(found.chance_trials)} never left chance, {flagged}{count_figures(out)} figures -> {where}/index.html"
     )
     return where
 

@@ -18,6 +18,7 @@ from .aggregate import PAPER_SCALE, PLACEMENT, format_diff, format_mean_std, for
 from .report_checks import (
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
+    DATED_FLAGS,
     LOSS_TOLERANCE,
     SATURATED_FG_MAX,
     SATURATED_FG_TIMES,
@@ -160,22 +161,14 @@ def _setting(value) -> str:
     return "-" if missing else format_setting(value)
 
 
-# Flags dated by epoch: (words, summary column counting its seeds, prefix of the trial's `<prefix>_at`/`_after`).
-DATED_FLAGS = (
-    ("attention collapsed", "collapsed", "collapsed"),
-    ("attention saturated", "saturated", "saturated"),
-    ("fell back to chance", "fell_to_chance", "fell"),
-)
-
-
 def flags_cell(r: pd.Series) -> str:
     flags = []
     if r.get("at_chance"):
         flags.append("never left chance")
-    for words, count, _ in DATED_FLAGS:
-        if r.get(count):
+    for flag in DATED_FLAGS:
+        if r.get(flag.column):
             seeds = int(r["seeds"])
-            flags.append(words + (f" in {int(r[count])} of {seeds} seeds" if seeds > 1 else ""))
+            flags.append(flag.words + (f" in {int(r[flag.column])} of {seeds} seeds" if seeds > 1 else ""))
     same = r.get("same_results_as")
     if isinstance(same, str) and same:
         flags.append(f"same results as {same}")
@@ -285,11 +278,11 @@ def trials_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def trial_flags(trial: pd.Series) -> str:
     flags = ["never left chance"] if trial.get("never_left_chance") is True else []
-    for words, _, prefix in DATED_FLAGS:
-        if pd.notna(trial.get(f"{prefix}_at")):
-            at = int(trial[f"{prefix}_at"])
-            first, _ = collapse_window(at, trial.get(f"{prefix}_after"))
-            flags.append(f"{words} {f'at epoch {at}' if first == at else f'by epoch {at}'}")
+    for flag in DATED_FLAGS:
+        if pd.notna(trial.get(f"{flag.prefix}_at")):
+            at = int(trial[f"{flag.prefix}_at"])
+            first, _ = collapse_window(at, trial.get(f"{flag.prefix}_after"))
+            flags.append(f"{flag.words} {f'at epoch {at}' if first == at else f'by epoch {at}'}")
     same = trial.get("identical_to")
     if isinstance(same, str) and same and same != trial_name(trial):
         flags.append(f"same results as {same}")
@@ -376,6 +369,17 @@ def reading_notes(content: ReportContent) -> list[str]:
     ]
 
 
+# What became of the trials of each DATED_FLAGS (by prefix), in the report's flag paragraph.
+BECAME = {
+    "collapsed": "ended with a where network that scores every tile alike; their final numbers are a what network's "
+    "on averages of the tiles, not the method's.",
+    "saturated": "ended with a where network that puts most of its attention on one tile of every mosaic, seldom the "
+    "foreground tile; their final numbers are a what network's on mostly wrong tiles, not the method's.",
+    "fell": "learned, then ended at chance; their final numbers say the networks stopped working, not what the method "
+    "reaches.",
+}
+
+
 def flag_lines(content: ReportContent) -> list[str]:
     """The report's warnings, most important first; [] when there is nothing to flag."""
     f, out = content.findings, []
@@ -389,36 +393,14 @@ def flag_lines(content: ReportContent) -> list[str]:
             f"the plumbing ran, not what the method does. E.g. {example['experiment_id']}: "
             f"{example['chance_evidence']}."
         )
-    broken = (  # (trials, heading, what became of them, their evidence column)
-        (
-            f.collapsed_trials,
-            "Attention collapsed",
-            "ended with a where network that scores every tile alike; their final numbers are a what network's on "
-            "averages of the tiles, not the method's.",
-            "collapse_evidence",
-        ),
-        (
-            f.saturated_trials,
-            "Attention saturated",
-            "ended with a where network that puts most of its attention on one tile of every mosaic, seldom the "
-            "foreground tile; their final numbers are a what network's on mostly wrong tiles, not the method's.",
-            "saturation_evidence",
-        ),
-        (
-            f.fallen_trials,
-            "Fell back to chance",
-            "learned, then ended at chance; their final numbers say the networks stopped working, not what the "
-            "method reaches.",
-            "fall_evidence",
-        ),
-    )
-    for trials, heading, what, evidence in broken:
+    for flag in DATED_FLAGS:
+        trials = f.dated[flag.prefix]
         if len(trials):
             example = trials.iloc[0]
             out.append(
-                f"{heading}: {len(trials)} of {f.finished} finished trials "
-                f"({_list([trial_name(t) for _, t in trials.iterrows()])}) {what} E.g. {trial_name(example)}: "
-                f"{example[evidence]}."
+                f"{flag.words.capitalize()}: {len(trials)} of {f.finished} finished trials "
+                f"({_list([trial_name(t) for _, t in trials.iterrows()])}) {BECAME[flag.prefix]} E.g. "
+                f"{trial_name(example)}: {example[flag.evidence]}."
             )
     for g in f.identical:
         why = (
@@ -637,7 +619,7 @@ SUMMARY_COLUMNS = (
     ]
     + [f"{split}_{f}_{stat}" for split in ("train", "test") for f in FOCUS for stat in ("mean", "std")]
     + [f"ref_{split}_{f}" for split in ("train", "test") for f in FOCUS]
-    + ["at_chance", "collapsed", "saturated", "fell_to_chance", "same_results_as", "failures"]
+    + ["at_chance", *(flag.column for flag in DATED_FLAGS), "same_results_as", "failures"]
 )
 
 
@@ -676,12 +658,7 @@ TRIAL_COLUMNS = (
         "test_fg_alpha",
         "chance_acc",
         "never_left_chance",
-        "collapsed_at",
-        "collapsed_after",
-        "saturated_at",
-        "saturated_after",
-        "fell_at",
-        "fell_after",
+        *(f"{flag.prefix}_{when}" for flag in DATED_FLAGS for when in ("at", "after")),
         "identical_to",
     ]
     + ["ref_train_acc", "ref_test_acc", "wall_s"]

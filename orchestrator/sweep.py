@@ -256,7 +256,8 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     gpus, note = trial_gpus(plan, request, available)
     if note:
         print(f"mosaic-sweep: {note}", flush=True)
-    warning = check_gpu_request(gpus, available, joined=bool(request.address or os.environ.get("RAY_ADDRESS")))
+    joined, own = bool(request.address or os.environ.get("RAY_ADDRESS")), request.gpus_per_trial is None
+    warning = check_gpu_request(gpus, available, joined, resumed=bool(request.resume and own and plan.gpus_per_trial))
     if warning:
         print(f"mosaic-sweep: warning: {warning}", flush=True)
     check_shared_storage(storage, request.results_dir)
@@ -439,17 +440,16 @@ def trial_gpus(plan: SweepPlan, request: SweepRequest, available: float) -> tupl
     return gpus, None
 
 
-def check_gpu_request(gpus_per_trial: float, gpus: float, joined: bool) -> str | None:
+def check_gpu_request(gpus_per_trial: float, gpus: float, joined: bool, resumed: bool = False) -> str | None:
     """More GPUs per trial than the cluster has: refused for this process's own Ray (it never grows); a warning
-    for a cluster joined by address, which may autoscale (its GPU workers join once trials ask for them)."""
+    for a cluster joined by address, which may autoscale (its GPU workers join once trials ask for them).
+    `resumed`: the number is the resumed run's own, not a flag given now, and the words say so."""
     if gpus_per_trial <= gpus:
         return None
+    asked = f"--gpus-per-trial {gpus_per_trial:g}" + (" (the run's own; give the flag to change it)" if resumed else "")
     if not joined:
-        raise UsageError(f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {gpus:g} GPUs")
-    return (
-        f"--gpus-per-trial {gpus_per_trial:g} but the cluster has {gpus:g} GPUs now; trials wait until the "
-        f"autoscaler adds GPU nodes"
-    )
+        raise UsageError(f"{asked} but the cluster has {gpus:g} GPUs")
+    return f"{asked} but the cluster has {gpus:g} GPUs now; trials wait until the autoscaler adds GPU nodes"
 
 
 def check_restorable(storage: RunStorage, name: str) -> None:

@@ -276,6 +276,9 @@ def test_gpu_requests_above_the_cluster_are_refused_locally_and_awaited_on_a_joi
     with pytest.raises(UsageError, match="--gpus-per-trial 1 but the cluster has 0 GPUs"):
         check_gpu_request(1, 0, joined=False)
     assert "wait until the autoscaler adds GPU nodes" in check_gpu_request(1, 0, joined=True)
+    # a resumed run's own number, no flag given now: the words say where it came from
+    with pytest.raises(UsageError, match=r"--gpus-per-trial 2 \(the run's own; give the flag to change it\) but the"):
+        check_gpu_request(2, 1, joined=False, resumed=True)
 
 
 def test_a_sweep_refuses_credentials_in_its_storage_uri_without_printing_them(tmp_path, capsys):

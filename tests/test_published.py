@@ -44,6 +44,7 @@ from orchestrator.published import (
     results_section,
     run_folders,
 )
+from orchestrator.report_checks import DATED_FLAGS
 from orchestrator.report_figures import ORDERS_FIGURE
 from orchestrator.report_text import file_stems
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA, find_final_state, read_runs
@@ -435,7 +436,8 @@ def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
     both tables), fall (Table 2 row 5)."""
     shutil.copytree(ROOT / PUBLISHED / "table1-row1-paper-cpu", tmp_path / PUBLISHED / "table1-row1-paper-cpu")
     _, summary = published_summary(tmp_path)
-    assert summary["experiment"].tolist() == ["table1/1"] and summary[["collapses", "falls"]].isna().all(axis=None)
+    when = [f"{flag.prefix}_when" for flag in DATED_FLAGS]
+    assert summary["experiment"].tolist() == ["table1/1"] and summary[when].isna().all(axis=None)
     verdicts = _table("table1", summary)[2]
     assert verdicts[0].startswith("- row 1: 1 seed") and "- row 2: not run yet." in verdicts
     assert not any(opening in v for v in verdicts for opening, _ in FLAG_SENTENCES.values())
@@ -445,7 +447,8 @@ def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
         column: [v.split(":")[0] for v in lines if opening in v] for column, (opening, _) in FLAG_SENTENCES.items()
     }
     saturated = ["- row 5", "- row 8"] * 2
-    assert flagged == {"collapses": ["- row 5"], "saturations": saturated, "falls": ["- row 5"]}
+    assert flagged == {"collapsed": ["- row 5"], "saturated": saturated, "fell": ["- row 5"]}
+    assert list(FLAG_SENTENCES) == [flag.prefix for flag in DATED_FLAGS]  # a sentence for every dated flag
 
 
 def test_tracked_files_are_what_git_would_commit(tmp_path):

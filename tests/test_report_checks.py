@@ -228,7 +228,7 @@ def test_attention_that_became_uniform_for_good_is_flagged_with_its_epoch():
     assert "after a foreground alpha of 0.600 at epoch 2; test acc 0.800 at epoch 2, 0.460 at the end" in evidence
     assert "after a foreground alpha" not in flags.loc["s", "collapse_evidence"]  # its only alpha before is NaN
     findings, by_id = _findings(results, epochs)
-    assert sorted(findings.collapsed_trials["trial_id"]) == ["d", "s"]
+    assert sorted(findings.dated["collapsed"]["trial_id"]) == ["d", "s"]
     assert by_id.loc["table1/5", "collapsed"] == 1 and by_id.loc["table1/4", "collapsed"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention collapsed"
     assert report_text.trial_flags(flags.loc["d"]) == "attention collapsed at epoch 3"
@@ -294,7 +294,7 @@ def test_attention_saturated_away_from_the_foreground_for_good_is_flagged_with_i
         "2; test acc 0.800 at epoch 2, 0.400 at the end"
     )
     found, by_id = _findings(results, epochs)
-    assert found.saturated_trials["trial_id"].tolist() == ["s"]
+    assert found.dated["saturated"]["trial_id"].tolist() == ["s"]
     assert by_id.loc["table1/5", "saturated"] == 1 and by_id.loc["table1/4", "saturated"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention saturated"
     assert report_text.trial_flags(flags.loc["s"]) == "attention saturated at epoch 3"
@@ -344,7 +344,7 @@ def test_a_trial_that_learned_then_fell_back_to_chance_for_good_is_flagged_with_
     assert evidence.startswith("test acc 0.333 within 1/3 ± ") and "of ln 3 = 1.099 from epoch 4 to 5" in evidence
     assert evidence.endswith("after a test acc of 0.800 at epoch 2")
     found, by_id = _findings(results, epochs)
-    assert found.fallen_trials["trial_id"].tolist() == ["f"]
+    assert found.dated["fell"]["trial_id"].tolist() == ["f"]
     assert by_id.loc["table1/5", "fell_to_chance"] == 1 and by_id.loc["table1/4", "fell_to_chance"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "fell back to chance"
     assert report_text.trial_flags(flags.loc["f"]) == "fell back to chance at epoch 4"
