@@ -155,12 +155,12 @@ def plan_pictures(
     if unfinished:
         tail.append(f"No finished trial to draw in {', '.join(unfinished)}.")
     tail += [f"No picture of its own for {', '.join(ids)}: {reason}." for reason, ids in _by_reason(skip).items()]
+    if chosen.empty:  # nothing to draw: no need of the images (nor of a failure to read them)
+        return tail, []
     try:
         images = source.load()
     except DataError as exc:
         return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
-    if chosen.empty:
-        return tail, []
 
     from . import plots  # matplotlib only once there is something to draw
 

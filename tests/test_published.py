@@ -168,6 +168,19 @@ def test_attention_pictures_pass_over_experiments_published_without_a_state(tmp_
     assert not list((alone / "attention").glob("*.png")) and "0 pictures" not in text
 
 
+def test_a_report_with_nothing_to_draw_needs_no_cifar(tmp_path):
+    """Row 7 has no state to draw: its report says so, and does not read CIFAR-10 (absent here) to say it."""
+    from orchestrator.cli import main
+
+    folder, out = ROOT / PUBLISHED / "tables-row7-paper-h200", tmp_path / "report"
+    (tmp_path / "no-data").mkdir()
+    args = ["report", str(folder), "--out", str(out), "--data-dir", str(tmp_path / "no-data"), "--attention", "2"]
+    assert main(args) == 0
+    text = " ".join((out / "report.md").read_text().split())
+    assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
+    assert "CIFAR-10 images are needed" not in text
+
+
 def test_committed_states_load():
     from orchestrator.attention import load_weights
 
