@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         finished = results[results["finished"]] if not results.empty else results
         done = {(e, int(s)) for e, s in zip(finished["experiment"], finished["seed"])}
     trials = get_space(args.space).subset(args.only.split(",")).trials("paper")
+    if not trials:
+        print(f"gpu_plan: error: --only {args.only!r} matches no experiment of {args.space}", file=sys.stderr)
+        return 2
     rows = [r for r in trials if (r["experiment"], int(r.get("seed", 0))) not in done]
     print(
         f"published already: {len(done)} trials ({', '.join(sorted({e for e, _ in done})) or 'none'}); "

@@ -680,21 +680,51 @@ class Findings:
 
 @dataclass(frozen=True)
 class DatedFlag:
-    """A check that dates a trial's breakdown, and the names every output gives it: the trial's `<prefix>_at` and
-    `<prefix>_after` epochs and its `evidence` (trials.csv), the summary column counting the seeds it flagged, and
-    the words of the tables' flags column and the console (capitalised: the report's flag paragraph)."""
+    """A check that dates a trial's breakdown, and the names every output gives it: the columns the check adds to a
+    trial (`<prefix>_at`, `<prefix>_after`, both in trials.csv, and `evidence`, the example the report quotes), the
+    summary column counting the seeds it flagged, the words of the tables' flags column and of the console, and the
+    report's flag paragraph (`heading`: `became`)."""
 
     check: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
     prefix: str
     evidence: str
     column: str
     words: str
+    heading: str
+    became: str
 
 
 DATED_FLAGS = (
-    DatedFlag(collapse_checks, "collapsed", "collapse_evidence", "collapsed", "attention collapsed"),
-    DatedFlag(saturation_checks, "saturated", "saturation_evidence", "saturated", "attention saturated"),
-    DatedFlag(fall_checks, "fell", "fall_evidence", "fell_to_chance", "fell back to chance"),
+    DatedFlag(
+        collapse_checks,
+        "collapsed",
+        "collapse_evidence",
+        "collapsed",
+        "attention collapsed",
+        "Attention collapsed",
+        "ended with a where network that scores every tile alike; their final numbers are a what network's on "
+        "averages of the tiles, not the method's.",
+    ),
+    DatedFlag(
+        saturation_checks,
+        "saturated",
+        "saturation_evidence",
+        "saturated",
+        "attention saturated",
+        "Attention saturated",
+        "ended with a where network that puts most of its attention on one tile of every mosaic, seldom the "
+        "foreground tile; their final numbers are a what network's on mostly wrong tiles, not the method's.",
+    ),
+    DatedFlag(
+        fall_checks,
+        "fell",
+        "fall_evidence",
+        "fell_to_chance",
+        "fell back to chance",
+        "Fell back to chance",
+        "learned, then ended at chance; their final numbers say the networks stopped working, not what the method "
+        "reaches.",
+    ),
 )
 
 

@@ -369,17 +369,6 @@ def reading_notes(content: ReportContent) -> list[str]:
     ]
 
 
-# What became of the trials of each DATED_FLAGS (by prefix), in the report's flag paragraph.
-BECAME = {
-    "collapsed": "ended with a where network that scores every tile alike; their final numbers are a what network's "
-    "on averages of the tiles, not the method's.",
-    "saturated": "ended with a where network that puts most of its attention on one tile of every mosaic, seldom the "
-    "foreground tile; their final numbers are a what network's on mostly wrong tiles, not the method's.",
-    "fell": "learned, then ended at chance; their final numbers say the networks stopped working, not what the method "
-    "reaches.",
-}
-
-
 def flag_lines(content: ReportContent) -> list[str]:
     """The report's warnings, most important first; [] when there is nothing to flag."""
     f, out = content.findings, []
@@ -398,8 +387,8 @@ def flag_lines(content: ReportContent) -> list[str]:
         if len(trials):
             example = trials.iloc[0]
             out.append(
-                f"{flag.words.capitalize()}: {len(trials)} of {f.finished} finished trials "
-                f"({_list([trial_name(t) for _, t in trials.iterrows()])}) {BECAME[flag.prefix]} E.g. "
+                f"{flag.heading}: {len(trials)} of {f.finished} finished trials "
+                f"({_list([trial_name(t) for _, t in trials.iterrows()])}) {flag.became} E.g. "
                 f"{trial_name(example)}: {example[flag.evidence]}."
             )
     for g in f.identical:

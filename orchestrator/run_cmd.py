@@ -74,7 +74,7 @@ def add_parser(sub) -> None:
         type=non_negative_float,
         default=None,
         help="GPUs per trial, fractions pack trials on a GPU (default: 1 if the cluster has GPUs, else 0; with "
-        "--resume the run's own, or 0 on a cluster with no GPU)",
+        "--resume the run's own, or 0 where the embedded Ray has no GPU)",
     )
     p.add_argument(
         "--cpus-per-trial",

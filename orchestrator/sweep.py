@@ -253,10 +253,10 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
     available = cluster_gpus()
-    gpus, note = trial_gpus(plan, request, available)
+    joined, own = bool(request.address or os.environ.get("RAY_ADDRESS")), request.gpus_per_trial is None
+    gpus, note = trial_gpus(plan, request, available, joined)
     if note:
         print(f"mosaic-sweep: {note}", flush=True)
-    joined, own = bool(request.address or os.environ.get("RAY_ADDRESS")), request.gpus_per_trial is None
     warning = check_gpu_request(gpus, available, joined, resumed=bool(request.resume and own and plan.gpus_per_trial))
     if warning:
         print(f"mosaic-sweep: warning: {warning}", flush=True)
@@ -425,17 +425,20 @@ def pack_rows(trials: list[dict], size: int) -> list[dict]:
     return [trials[p[0]] if len(p) == 1 else {PACK_KEY: [trials[i] for i in p]} for p in packs]
 
 
-def trial_gpus(plan: SweepPlan, request: SweepRequest, available: float) -> tuple[float, str | None]:
+def trial_gpus(
+    plan: SweepPlan, request: SweepRequest, available: float, joined: bool = False
+) -> tuple[float, str | None]:
     """The GPUs each trial asks Ray for, and a note when a resumed run's own share is set aside: --gpus-per-trial;
-    else the resumed run's own (trials that shared a GPU share it again), unless the cluster has no GPU now: then
-    it goes on on CPU (checkpoints load on either); else 1 on a cluster with GPUs, 0 without."""
+    else the resumed run's own (trials that shared a GPU share it again), unless this process's own Ray has no GPU:
+    then it goes on on CPU (checkpoints load on either; a cluster joined by address keeps the share and waits for
+    GPU nodes, see check_gpu_request); else 1 on a cluster with GPUs, 0 without."""
     gpus = plan.gpus_per_trial
     if gpus is None:
         return (1.0 if available > 0 else 0.0), None
-    if request.resume and request.gpus_per_trial is None and gpus > 0 and available <= 0:
+    if request.resume and request.gpus_per_trial is None and gpus > 0 and available <= 0 and not joined:
         return 0.0, (
-            f"run {plan.name!r} was started with --gpus-per-trial {gpus:g}; this cluster has no GPUs, so its trials "
-            f"go on on CPU (give --gpus-per-trial to wait for GPU nodes instead)"
+            f"run {plan.name!r} was started with --gpus-per-trial {gpus:g}; this machine's Ray has no GPUs, so its "
+            f"trials go on on CPU"
         )
     return gpus, None
 

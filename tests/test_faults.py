@@ -194,11 +194,18 @@ def test_a_resumed_run_keeps_its_share_of_a_gpu(tmp_path):
     plan = plan_sweep(request)
     assert plan.gpus_per_trial == 0.5 and trial_gpus(plan, request, available=1.0) == (0.5, None)
     gpus, note = trial_gpus(plan, request, available=0.0)  # resumed where there is no GPU: it goes on on CPU
-    assert gpus == 0.0 and "started with --gpus-per-trial 0.5; this cluster has no GPUs" in note
+    assert gpus == 0.0 and "started with --gpus-per-trial 0.5; this machine's Ray has no GPUs" in note
+    assert trial_gpus(plan, request, 0.0, joined=True) == (0.5, None)  # an autoscaling cluster: wait for GPU nodes
     given = replace(request, gpus_per_trial=1.0)  # a flag still decides
     assert trial_gpus(plan_sweep(given), given, available=1.0) == (1.0, None)
     new = SweepRequest("table1", results_dir=str(tmp_path / "new"))  # not resumed: the cluster decides
     assert [trial_gpus(plan_sweep(new), new, a)[0] for a in (2.0, 0.0)] == [1.0, 0.0]
+    info["options"]["gpus_per_trial"] = 0.0  # started on CPU on purpose: resumed on a GPU machine, it stays there
+    (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
+    assert trial_gpus(plan_sweep(request), request, available=1.0) == (0.0, None)
+    del info["options"]  # a run.json without options (older runs): the cluster decides
+    (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
+    assert plan_sweep(request).gpus_per_trial is None and trial_gpus(plan_sweep(request), request, 1.0)[0] == 1.0
 
 
 def test_a_run_records_its_first_seed_and_plans_those_seeds(tmp_path):

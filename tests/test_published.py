@@ -1041,6 +1041,8 @@ def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, ca
     assert (
         gpu_plan.run_flags([{"experiment": "a", "seed": 0}], several_seeds=True) == "--only a --seeds 1 --first-seed 0"
     )
+    assert gpu_plan.main([str(throughput), "--window", "540", "--only", "table9/*"]) == 2  # a typo: not "nothing left"
+    assert "--only 'table9/*' matches no experiment of tables" in capsys.readouterr().err
     throughput.write_text("no table here")
     assert gpu_plan.main([str(throughput), "--window", "460"]) == 2
 
@@ -1282,6 +1284,12 @@ def test_row5_seed1_notes_quote_the_committed_data():
     assert "Table 1's attention saturated as this one's did, without a fall back to chance after it" in note
 
 
+def _where_phase_starts(rows: pd.DataFrame) -> list[int]:
+    """The first epoch of each where phase of a row kept every epoch (kept at phase ends: each where phase's end)."""
+    where = rows["phase"] == "where"
+    return rows.index[where & ~where.shift(1, fill_value=False)].tolist()
+
+
 def _assert_one_phase_late(note: str, what, where, row: int, ends: range, within: str, quoted: tuple) -> None:
     """A Table 2 note's claim that its row is Table 1's one phase (k epochs) late: its first line beside Table 1's,
     its first where phase moving nothing, and its test accuracy at each phase end `ends` + k within `within` (rounded
@@ -1363,6 +1371,7 @@ def test_row8_notes_quote_the_committed_data():
         f"fell to {_at(what, 500, 'train_loss')} and the test loss rose from {_at(what, 400, 'test_loss')} (epoch 400) "
         f"to {_at(what, 500, 'test_loss')} (500)" in note
     )
+    assert what.loc[501, "test_alpha_ge_half"] == 1.0 and _where_phase_starts(what)[2] == 501  # the third
     assert (
         f"(501) the running train loss rose to {_at(what, 501, 'train_loss')}, every test mosaic got a largest alpha "
         f">= 0.5 ({_at(what, 501, 'test_alpha_ge_half')}), the mean foreground alpha fell from "
@@ -1381,8 +1390,12 @@ def test_row8_notes_quote_the_committed_data():
     after = what.loc[700:800, ["test_acc", "test_loss", "test_fg_alpha", "test_alpha_ge_half"]]
     assert len(after.drop_duplicates()) == 1
     assert f"(test loss {_at(what, 700, 'test_loss')} at epochs 700 and 800)" in note
+    results, _ = published_summary(ROOT)
+    flagged = results.set_index("experiment")
+    row7_flags = flagged.loc[["table1/7"], [f"{flag.prefix}_at" for flag in DATED_FLAGS]]
     row7_epochs = _row_epochs(ROW7, "table1/7")
-    assert row7_epochs.loc[row7_epochs["phase"] == "where"].index.max() == 600
+    assert len(_where_phase_starts(row7_epochs)) == 6 and row7_epochs.index.max() == 600
+    assert row7_flags.isna().all(axis=None) and get_space("table1").experiments[6].values["k"] == 50
     assert "Row 7, what phases of 50 epochs, did not break in its six where phases" in note
 
     assert (where.loc[1:100, "phase"] == "where").all()
@@ -1392,7 +1405,7 @@ def test_row8_notes_quote_the_committed_data():
         f"{_at(where, 300, 'test_fg_alpha')} after its second where phase (300) and {_at(where, 500, 'test_fg_alpha')} "
         f"after its third (500)" in note
     )
-    assert where.loc[600, "phase"] == "what" and where.loc[601, "phase"] == "where"
+    assert where.loc[600, "phase"] == "what" and _where_phase_starts(where)[3] == 601  # the fourth
     assert (
         f"(601, the third after a what phase, as Table 1's 501) the running train loss rose from "
         f"{_at(where, 600, 'train_loss')} to {_at(where, 601, 'train_loss')}, the mean foreground alpha fell from "
@@ -1405,7 +1418,9 @@ def test_row8_notes_quote_the_committed_data():
     assert f"from epoch 609 to the end the mean foreground alpha stays {stuck.iloc[0]:.3f}" in note
     below = where["test_fg_alpha"] <= 2 / 9
     assert below.loc[606:].all() and not below.loc[605]
+    assert [flagged.loc[f"table{t}/8", "saturated_at"] for t in (2, 1)] == [606, 501]  # the report's dates
     assert "the report dates the saturation from epoch 606" in note and "Table 1 row 8's from 501" in note
+    assert where.loc[800, "phase"] == "what" and last["phase"] == "where"  # "Its last phase trains the what network"
     assert f"where first − what first = {where.loc[800, 'test_acc'] - last['test_acc']:+.3f}, both broken" in note
     peaks = [rows["test_acc"].max() for rows in (what, where)]
     assert f"after highest test accuracies of {peaks[0]:.3f} and {peaks[1]:.3f} (published 0.83)" in note

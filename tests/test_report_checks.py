@@ -2,6 +2,7 @@
 results, the paper's settings, sampled settings, Table 1 / Table 2 pairs, precision. Fast: no Ray, no files."""
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -190,6 +191,19 @@ def _findings(results: pd.DataFrame, epochs: pd.DataFrame) -> tuple[report_check
     return report_checks.findings(results, epochs, summary, []), summary.set_index("experiment_id")
 
 
+def _flag_paragraph(found: report_checks.Findings, results: pd.DataFrame) -> list[str]:
+    """The report's flag lines (report_text.flag_lines) of these findings, no trial unfinished."""
+    return report_text.flag_lines(SimpleNamespace(findings=found, problems=pd.DataFrame(), results=results))
+
+
+def test_each_dated_flag_check_adds_the_columns_its_entry_names():
+    config = trial_config("table1/5", 0)
+    results, epochs = results_of([(config, "a", epoch_rows(config, "a", [0.4, 0.8, 0.85]))])
+    for flag in report_checks.DATED_FLAGS:
+        assert list(flag.check(results, epochs)) == [f"{flag.prefix}_at", f"{flag.prefix}_after", flag.evidence]
+        assert flag.column in _findings(results, epochs)[1].columns
+
+
 def _attention(rows: list[dict], alphas: list[float], phases: str | None = None) -> list[dict]:
     """Set each epoch's test attention: mean foreground alpha a, and mosaics with a largest alpha >= 0.5 only when
     a is off uniform; `phases`: one letter per epoch (w: what, W: where), else the schedule's."""
@@ -232,6 +246,12 @@ def test_attention_that_became_uniform_for_good_is_flagged_with_its_epoch():
     assert by_id.loc["table1/5", "collapsed"] == 1 and by_id.loc["table1/4", "collapsed"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention collapsed"
     assert report_text.trial_flags(flags.loc["d"]) == "attention collapsed at epoch 3"
+    (paragraph,) = _flag_paragraph(findings, results)
+    assert paragraph.startswith(
+        "Attention collapsed: 2 of 5 finished trials (table1/2 seed 0, table1/5 seed 0) ended with a where network "
+        "that scores every tile alike; their final numbers are a what network's on averages of the tiles, not the "
+        "method's. E.g. table1/2 seed 0: "
+    )
     assert report_text.trial_flags(flags.loc["l"]) == "-"
 
 
@@ -298,6 +318,12 @@ def test_attention_saturated_away_from_the_foreground_for_good_is_flagged_with_i
     assert by_id.loc["table1/5", "saturated"] == 1 and by_id.loc["table1/4", "saturated"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "attention saturated"
     assert report_text.trial_flags(flags.loc["s"]) == "attention saturated at epoch 3"
+    assert _flag_paragraph(found, results) == [
+        "Attention saturated: 1 of 5 finished trials (table1/5 seed 0) ended with a where network that puts most of "
+        "its attention on one tile of every mosaic, seldom the foreground tile; their final numbers are a what "
+        "network's on mostly wrong tiles, not the method's. E.g. table1/5 seed 0: "
+        f"{flags.loc['s', 'saturation_evidence']}."
+    ]
     assert report_text.trial_flags(flags.loc["r"]) == "-"
 
 
@@ -348,6 +374,13 @@ def test_a_trial_that_learned_then_fell_back_to_chance_for_good_is_flagged_with_
     assert by_id.loc["table1/5", "fell_to_chance"] == 1 and by_id.loc["table1/4", "fell_to_chance"] == 0
     assert report_text.flags_cell(by_id.loc["table1/5"]) == "fell back to chance"
     assert report_text.trial_flags(flags.loc["f"]) == "fell back to chance at epoch 4"
+    assert any(
+        line.startswith(
+            "Fell back to chance: 1 of 4 finished trials (table1/5 seed 0) learned, then ended at chance; their final "
+            "numbers say the networks stopped working, not what the method reaches. E.g. table1/5 seed 0: test acc"
+        )
+        for line in _flag_paragraph(found, results)
+    )
     assert report_text.trial_flags(flags.loc["w"]) == "-"
 
     # kept at phase ends only (epochs 10, 20, ...): it fell somewhere after the last kept epoch above chance
