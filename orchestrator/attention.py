@@ -160,7 +160,7 @@ def plan_pictures(
     try:
         images = source.load()
     except DataError as exc:
-        return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}"], []
+        return [f"skipped: the CIFAR-10 images are needed to rebuild the test mosaics, and {exc}", *tail], []
 
     from . import plots  # matplotlib only once there is something to draw
 

@@ -169,7 +169,8 @@ def test_attention_pictures_pass_over_experiments_published_without_a_state(tmp_
 
 
 def test_a_report_with_nothing_to_draw_needs_no_cifar(tmp_path):
-    """Row 7 has no state to draw: its report says so, and does not read CIFAR-10 (absent here) to say it."""
+    """Row 7 has no state to draw: its report says so, and does not read CIFAR-10 (absent here) to say it; beside a
+    run with a state, the missing CIFAR-10 is said, and row 7's missing state still is."""
     from orchestrator.cli import main
 
     folder, out = ROOT / PUBLISHED / "tables-row7-paper-h200", tmp_path / "report"
@@ -179,6 +180,13 @@ def test_a_report_with_nothing_to_draw_needs_no_cifar(tmp_path):
     text = " ".join((out / "report.md").read_text().split())
     assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
     assert "CIFAR-10 images are needed" not in text
+    # something to draw, but no CIFAR-10: that is said, and what else the pictures lack still is
+    other, out = ROOT / PUBLISHED / "table2-row1-paper-cpu", tmp_path / "both"
+    args = ["report", str(folder), str(other), "--out", str(out), "--data-dir", str(tmp_path / "no-data")]
+    assert main(args) == 0
+    text = " ".join((out / "report.md").read_text().split())
+    assert "skipped: the CIFAR-10 images are needed" in text
+    assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
 
 
 def test_committed_states_load():
