@@ -80,6 +80,11 @@ def trial_results(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     before = info["epochs_completed"] if "epochs_completed" in info else pd.Series(0, index)
     info["epochs_completed"] = done_epochs.fillna(before).fillna(0).astype("int64")
     info = info.drop(columns=[c for c in ("epoch",) if c in info]).reset_index()
+    if "precision" in info and "device" in info:
+        # runs older than `precision` left it null; a CPU trial ran as fp32 does whatever it says (CPU ignores it),
+        # so its seeds group with later ones; a GPU trial's stays unknown (PyTorch let convolutions use TF32)
+        cpu = info["device"].astype(str).str.startswith("cpu")
+        info["precision"] = info["precision"].where(info["precision"].notna() | ~cpu, "fp32")
     # the trial's time: its last epoch's time_total_s, which Tune carries on from the checkpoint over resumes and
     # retries (as wall_s does since 2026-11-27; before, wall_s counted the last session only)
     if "time_total_s" in info:

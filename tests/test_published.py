@@ -588,6 +588,41 @@ def test_row_notes_quote_the_committed_data():
     assert _headline(last, "0.97 / 0.43") in note
 
 
+def test_row1_seed1_note_quotes_the_committed_data():
+    """The note on Table 1 row 1's seed 1 quotes its phase ends, and seed 0's, exactly."""
+    note = _note()
+    seed1 = _row_epochs("table1-row1-seed1-paper-cpu", "table1/1")
+    seed0 = _row_epochs("table1-row1-paper-cpu", "table1/1")
+    assert (seed1["seed"] == 1).all() and (seed0["seed"] == 0).all()
+    last, first = seed1.loc[180], seed0.loc[180]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.96 / 0.81; "
+        f"seed 0: {first['final_train_acc']:.3f} / {first['test_acc']:.3f}); {_focus_and_attention(last)}" in note
+    )
+    where_ends = seed1.index[seed1["phase"] == "where"]
+    assert where_ends[:7].tolist() == list(range(10, 71, 10))  # k = 5: where phases end at 10, 20, ...
+    assert (seed1.loc[:65, "test_fg_alpha"] - 1 / 9).abs().max() < 0.001 < seed1.loc[70, "test_fg_alpha"] - 1 / 9
+    assert "within 0.001 of 1/9 to epoch 65" in note and "the seventh (epochs 66-70)" in note
+    assert f"seed 0: {_at(seed0, 30, 'test_fg_alpha')} by epoch 30, {_at(seed0, 40, 'test_fg_alpha')} by 40" in note
+    assert f"took it to {_at(seed1, 70, 'test_fg_alpha')}" in note
+    assert (
+        f"{_at(seed1, 100, 'test_fg_alpha')} at epoch 100 (seed 0: {_at(seed0, 70, 'test_fg_alpha')} at 70), "
+        f"{_at(seed1, 120, 'test_fg_alpha')} at 120 and {_at(seed1, 180, 'test_fg_alpha')} at the end (seed 0: "
+        f"{_at(seed0, 180, 'test_fg_alpha')})" in note
+    )
+    gaps = [seed0.loc[e - 30, "test_fg_alpha"] - seed1.loc[e, "test_fg_alpha"] for e in range(70, 181, 10)]
+    assert 0.08 < max(map(abs, gaps)) < 0.09 and sum(g > 0 for g in gaps) == 10 and len(gaps) == 12
+    assert "within 0.09 of seed 0's 30 epochs (three where phases) earlier, lower at 10 of 12" in note
+    best = seed1["test_acc"].idxmax()
+    assert best == 165 and f"highest at epoch 165 ({_at(seed1, 165, 'test_acc')}) and ends at" in note
+    assert f"{last['test_acc']:.3f}" == "0.810" and f"seed 0 ended at {first['test_acc']:.3f}" in note
+    # "inside our mean ± 2 sd in train and test accuracy"
+    for column, published in (("final_train_acc", 0.96), ("test_acc", 0.81)):
+        values = pd.Series([last[column], first[column]])
+        assert abs(values.mean() - published) <= 2 * values.std()
+    assert "lies inside our mean ± 2 sd in train and test accuracy" in note
+
+
 def test_row3_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 3's seed 1 quotes its phase ends, and seed 0's, exactly."""
     note = _note()
@@ -1037,7 +1072,11 @@ def test_gpu_plan_prices_the_published_h200_run_and_picks_what_fits(tmp_path, ca
     assert gpu_plan.main([str(throughput), "--window", "900", "--space", "seeds", "--only", "table1/3"]) == 0
     out = capsys.readouterr().out
     assert "fits  3 trials:" in out and "--only table1/3 --seeds 3 --first-seed 2 --pack" in out
-    assert gpu_plan.main([str(throughput), "--window", "540", "--space", "seeds", "--only", "table1/1,table2/1"]) == 0
+    seed0 = tmp_path / "seed0"  # row 1 of both tables with seed 0 published, whatever the repository holds later
+    for folder in ("table1-row1-paper-cpu", "table2-row1-paper-cpu"):
+        shutil.copytree(ROOT / PUBLISHED / folder, seed0 / PUBLISHED / folder)
+    args = ["--window", "540", "--space", "seeds", "--only", "table1/1,table2/1", "--root", str(seed0)]
+    assert gpu_plan.main([str(throughput), *args]) == 0
     out = capsys.readouterr().out  # seeds 1-4 of row 1 of both tables: two at a time, in one session
     assert "fits  8 trials:" in out and "--seeds 4 --first-seed 1 --pack 1 --gpus-per-trial 0.5\n" in out
     mixed = gpu_plan.run_flags(

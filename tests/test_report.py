@@ -627,8 +627,8 @@ def test_several_runs_are_combined_into_one_report(tmp_path):
     assert "# Report: a, b" in text
     std = np.std([0.5, 0.6, 0.9], ddof=1)
     assert f"| table1/7 | 600 | 8 | 50 | 1 | 0.001 | 0.01 | 0.767 ± {std:.3f} (n=3) | 0.970 |" in text
-    # no CIFAR-10 here: no attention pictures, said so, not an error
-    assert "skipped: the CIFAR-10 images are needed" in text
+    # no state to draw (nor CIFAR-10 here): no attention pictures, said so, not an error
+    assert "No final state of the best seed under tune/ for table1/7; no picture." in text
     assert not list((out / "attention").iterdir())
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["comparison_test_acc.png", "table1-7.png"]
 
@@ -642,6 +642,9 @@ def test_report_download_lets_torchvision_fetch_cifar_for_the_attention_pictures
     monkeypatch.setattr(cifar, "_download_py", lambda root: asked.append(root))  # no internet here
     config = trial_config("table1/7", 0, run="a")
     write_run(tmp_path, "a", "table1", "smoke", [(config, "a0", epoch_rows(config, "a0", [0.3, 0.5]), "TERMINATED")])
+    state = tmp_path / "a" / "tune" / "trial-a0" / "checkpoint_000001" / "state.pt"  # something to draw: CIFAR needed
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"")
     make(tmp_path / "a", data_dir=tmp_path / "fetched", download=True, attention=1)
     assert asked == [tmp_path / "fetched"]
     text = (tmp_path / "a" / "report" / "report.md").read_text()

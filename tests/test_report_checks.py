@@ -114,6 +114,24 @@ def test_a_paper_labelled_row_with_other_settings_is_not_compared_with_the_publi
     assert "orientation only" in findings.banner[-1] and len(findings.banner) == 2
 
 
+def test_a_cpu_seed_from_before_the_precision_field_groups_with_later_seeds():
+    """Runs older than `precision` left it null: on CPU (which ignores it) that is fp32, and the seeds are one
+    experiment; on a GPU it stays unknown (PyTorch let convolutions use TF32), a setting of its own."""
+    old, new = (trial_config("table1/1", seed) for seed in (0, 1))
+    old_rows, new_rows = epoch_rows(old, "o", [0.4, 0.8]), epoch_rows(new, "n", [0.4, 0.7])
+    for row in [*old_rows, old]:
+        row["precision"] = None
+    results, _ = results_of([(old, "o", old_rows), (new, "n", new_rows)])
+    assert results["precision"].tolist() == ["fp32", "fp32"]
+    assert aggregate.experiment_summary(results)["seeds"].tolist() == [2]
+    for row in old_rows:
+        row["device"] = "cuda (NVIDIA H200)"
+    epochs, trials = frames([*old_rows, *new_rows], [trial_row(old, "o", "TERMINATED", "completed")])
+    trials["device"] = "cuda (NVIDIA H200)"
+    on_gpu = aggregate.trial_results(trials, epochs).set_index("trial_id")
+    assert pd.isna(on_gpu.loc["o", "precision"]) and on_gpu.loc["n", "precision"] == "fp32"
+
+
 def test_banner_only_below_paper_scale():
     summary = pd.DataFrame(
         {"scale": ["smoke"], "space": ["tables"], "n_train": [400], "n_test": [200], "batch_size": [100]}
