@@ -232,11 +232,11 @@ def problem_text(trial: pd.Series) -> str:
     if outcome == "diverged":
         text = f"diverged (non-finite training loss) at epoch {epochs}"
     elif status == "ERROR":
-        text = f"failed after {epochs} epochs"
+        text = f"failed after {counted(epochs, 'epoch')}"
     elif status in ("RUNNING", "PENDING", "RETRYING", "UNKNOWN") or outcome == "running":
-        text = f"{str(status).lower()}: {epochs} epochs so far"
+        text = f"{str(status).lower()}: {counted(epochs, 'epoch')} so far"
     else:
-        text = f"{status} / {outcome} after {epochs} epochs"
+        text = f"{status} / {outcome} after {counted(epochs, 'epoch')}"
     return f"{text}: {error}" if isinstance(error, str) and error else text
 
 
@@ -316,6 +316,11 @@ def best_trials(results: pd.DataFrame, limit: int | None = None) -> pd.DataFrame
     if limit is not None:
         best = best.head(limit)
     return best.loc[sorted(best.index)]
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 seed', '2 seeds', '0 trials': a count with its noun in the number the count needs."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def format_value(value, digits: int = 3) -> str:

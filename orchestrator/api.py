@@ -49,8 +49,8 @@ def run(
     (default SPACE-SCALE); an existing run is never overwritten (resume=True continues it).
     `options`: any `mosaic-sweep run` option by its Python name: scale, seeds, first_seed, only, overrides
     ({key: value}, as --set), data_dir, download, no_verify, results_dir (or storage), name, address, num_cpus,
-    dashboard_host, gpus_per_trial, cpus_per_trial, max_concurrent, max_failures, checkpoint_every, resume,
-    progress_every, logger, pack, precision (as --precision: overrides["precision"]), time_limit.
+    dashboard_host, gpus_per_trial, cpus_per_trial, max_concurrent, max_failures, checkpoint_every, keep_phase_ends,
+    resume, progress_every, logger, pack, precision (as --precision: overrides["precision"]), time_limit.
     Bad input raises UsageError; failed trials do not raise (see `RunHandle.ok`); an interrupt or the time limit
     raises RunFailed (code 130 / 75).
     """

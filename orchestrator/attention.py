@@ -147,7 +147,8 @@ def plan_pictures(
     tail = []
     if skipped > 0:
         tail.append(
-            f"{skipped} more experiments have no picture: --attention {limit} draws the {limit} experiments with the "
+            f"{aggregate.counted(skipped, 'more experiment')} {'has' if skipped == 1 else 'have'} no picture: "
+            f"--attention {limit} draws the {aggregate.counted(limit, 'experiment')} with the "
             "best test accuracy (of those with a final state)."
         )
     if stateless:
@@ -186,7 +187,7 @@ def plan_pictures(
         jobs.append(plots.Job(plots.attention_plot, {"examples": examples, "title": title, "path": out / fig.path}))
         by_id[trial["experiment_id"]].attention = fig
     intro = (
-        f"{len(jobs)} picture{'' if len(jobs) == 1 else 's'} (in index.html and {ATTENTION_DIR}/), one per "
+        f"{aggregate.counted(len(jobs), 'picture')} (in index.html and {ATTENTION_DIR}/), one per "
         "experiment: its best "
         f"finished seed, the first {mosaics} test mosaics, the weights of the trial's last checkpoint."
     )

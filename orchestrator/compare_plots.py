@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 
+from .aggregate import counted
 from .plots import chance_line, new_figure, save_figure
 
 TWO_SD = 2.0  # error bars of final accuracies: ±2 sample sd over seeds
@@ -92,7 +93,7 @@ def published_plot(summary: pd.DataFrame, path: Path, title: str, chance) -> Non
 
 def _ours_label(summary: pd.DataFrame) -> str:
     seeds = summary["seeds"].unique()
-    return "ours: mean ± 2 sd" + (f" (n={seeds[0]} seed{'s' if seeds[0] != 1 else ''} each)" if len(seeds) == 1 else "")
+    return "ours: mean ± 2 sd" + (f" (n={counted(seeds[0], 'seed')} each)" if len(seeds) == 1 else "")
 
 
 def _label_points(ax, x: np.ndarray, y: np.ndarray, labels: pd.Series, seeds: pd.Series) -> None:

@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from .aggregate import best_trials, experiment_summary, trial_results
+from .aggregate import best_trials, counted, experiment_summary, trial_results
 from .errors import UsageError
 from .report_checks import change_text, mark_paper_changes, off_paper, off_paper_changes
 from .results import (
@@ -179,14 +179,15 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
         row = changed.iloc[0]
         raise UsageError(
             f"{run_dir}: {row['experiment']} ran with {change_text(off_paper_changes(row))}: only the paper's "
-            f"settings are published ({len(changed)} experiments differ)"
+            f"settings are published ({counted(len(changed), 'experiment')} off them)"
         )
     if not results["finished"].any():
         raise UsageError(f"{run_dir}: no trial has finished; publish a run with results")
     going = results[~results["status"].isin(ENDED)]
     if len(going):
         raise UsageError(
-            f"{run_dir}: {len(going)} trials have not ended ({', '.join(sorted(set(going['status'])))}): finish "
+            f"{run_dir}: {counted(len(going), 'trial')} {'has' if len(going) == 1 else 'have'} not ended ("
+            f"{', '.join(sorted(set(going['status'])))}): finish "
             f"the run with mosaic-sweep run ... --resume --name {run.info.get('name', run.name)}, then publish it once"
         )
     dest = root / PUBLISHED / (name or run.name)

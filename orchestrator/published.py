@@ -21,6 +21,7 @@ from trainables.metrics import FOCUS
 
 from .aggregate import (
     best_trials,
+    counted,
     experiment_summary,
     format_diff,
     format_mean_std,
@@ -190,9 +191,9 @@ def _order_effect(where_first, what_first) -> str:
     write-up has no Table 2 to compare with)."""
     n_where, n_what = int(where_first["seeds"]), int(what_first["seeds"])
     if n_where == n_what:
-        seeds = f"{n_where} seed{'s' if n_where > 1 else ''} each"
+        seeds = f"{counted(n_where, 'seed')} each"
     else:
-        seeds = f"{n_where} seed{'s' if n_where > 1 else ''} where first, {n_what} what first"
+        seeds = f"{counted(n_where, 'seed')} where first, {n_what} what first"
     return (
         f"where first − what first (Table 1's row, ours) = "
         f"{format_diff(where_first['test_acc_mean'] - what_first['test_acc_mean'])} test, "
@@ -278,8 +279,8 @@ def results_section(root: Path) -> str:
         *_para(
             "Paper scale (30,000 training / 10,000 test mosaics, the published epochs), made with this project's "
             f"own CLI and committed as data in [results/published/]({PUBLISHED.as_posix()}/): {len(done)} of 16 "
-            f"table rows {'has' if len(done) == 1 else 'have'} run so far ({len(results)} "
-            f"trial{'' if len(results) == 1 else 's'}). Accuracies are fractions; train accuracy is the clean "
+            f"table rows {'has' if len(done) == 1 else 'have'} run so far ({counted(len(results), 'trial')}). "
+            "Accuracies are fractions; train accuracy is the clean "
             "pass over the training mosaics after the last epoch, as in the write-up. Several seeds: mean ± "
             "sample sd (n). " + (f"Not run yet: {tables}." if tables else "Every row has run.")
         ),

@@ -35,8 +35,9 @@ import pandas as pd
 from search_spaces import SCALES, get_space
 from trainables import TrainConfig
 from trainables.metrics import all_metric_names
+from trainables.precision import MEANINGS
 
-from .aggregate import PAPER_SCALE, SETTINGS, TRIAL_KEY
+from .aggregate import PAPER_SCALE, SETTINGS, TRIAL_KEY, counted
 
 # Settings a trial has besides the seeds, as the report compares them (scale and label are not settings).
 SETTING_COLUMNS = [k for k in SETTINGS if k not in ("scale", "experiment")]
@@ -77,7 +78,7 @@ def scale_banner(summary: pd.DataFrame, runs: list[dict]) -> list[str]:
     lines = []
     for scale, rows in below.groupby("scale", sort=False):
         names = [r["name"] for r in runs if r.get("scale") == scale]
-        who = f"run {', '.join(f'`{n}`' for n in names)}" if names else f"{len(rows)} experiments"
+        who = f"run {', '.join(f'`{n}`' for n in names)}" if names else counted(len(rows), "experiment")
         known = SCALES.get(str(scale))
         rule = f" (scale `{scale}`: {known.description})" if known else f" (scale `{scale}`)"
         lines.append(f"Not paper scale: {who} ran with {_sizes(rows)}{rule}.")
@@ -498,7 +499,7 @@ def precision_text(results: pd.DataFrame) -> str:
     # counted by what it says: a run without the precision column and an fp32 one on CPU did the same arithmetic
     said = [_arithmetic(*row) for row in frame.itertuples(index=False)]
     counts = pd.Series(said).value_counts(sort=False).sort_index()
-    return "; ".join(f"{text} ({n} trial{'s' if n > 1 else ''})" for text, n in counts.items())
+    return "; ".join(f"{text} ({counted(n, 'trial')})" for text, n in counts.items())
 
 
 def _arithmetic(dtype, precision, device) -> str:
@@ -507,8 +508,8 @@ def _arithmetic(dtype, precision, device) -> str:
     if dtype == "float64":
         return "float64" + on
     if str(device).startswith("cuda"):
-        if recorded:
-            return f"{dtype}, precision {recorded}{on}"
+        if recorded:  # worded as for CPU, whose float32 is strict fp32
+            return f"{dtype} ({MEANINGS.get(recorded, 'precision ' + recorded)}){on}"
         return f"{dtype}{on} (TF32 use not recorded: this run has no `precision` column)"
     if recorded and recorded != "fp32":  # the precision setting applies on CUDA only
         return f"{dtype} (strict fp32; precision {recorded} applies on CUDA only){on}"

@@ -124,10 +124,12 @@ def make_report(options: ReportOptions) -> str:
         where = str(out)
     found = content.findings
     flagged = "".join(f"{len(found.dated[flag.prefix])} {flag.words}, " for flag in report_checks.DATED_FLAGS)
+    counted = aggregate.counted
     print(
-        f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {len(content.results)} trials, "
-        f"{len(content.summary)} experiments, {len(content.problems)} not finished, "
-        f"{len(found.chance_trials)} never left chance, {flagged}{count_figures(out)} figures -> {where}/index.html"
+        f"mosaic-sweep: report of {', '.join(r.name for r in runs)}: {counted(len(content.results), 'trial')}, "
+        f"{counted(len(content.summary), 'experiment')}, {len(content.problems)} not finished, "
+        f"{len(found.chance_trials)} never left chance, {flagged}{counted(count_figures(out), 'figure')} -> "
+        f"{where}/index.html"
     )
     return where
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .report_text import (
     ReportContent,
+    all_finished_text,
     best_configs_table,
     common_changes,
     flag_lines,
@@ -197,7 +198,7 @@ def _details_html(content: ReportContent) -> list[str]:
         out += ["<h2>Focus outcomes at the final epoch</h2>", html_table(focus_table(plain), grouped=True)]
     out.append("<h2>Trials that did not finish</h2>")
     out.append(
-        f"<p>None: all {len(content.results)} trials finished.</p>"
+        f"<p>{all_finished_text(content)}</p>"
         if content.problems.empty
         else html_table(problems_table(content.problems))
     )

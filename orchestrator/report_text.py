@@ -14,7 +14,7 @@ import pandas as pd
 from search_spaces import NOT_PUBLISHED
 from trainables.metrics import FOCUS, FOCUS_NAMES
 
-from .aggregate import PAPER_SCALE, PLACEMENT, format_diff, format_mean_std, format_value
+from .aggregate import PAPER_SCALE, PLACEMENT, counted, format_diff, format_mean_std, format_value
 from .report_checks import (
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
@@ -418,11 +418,16 @@ def _list(items, limit: int = 12) -> str:
     return ", ".join(items) if len(items) <= limit else ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
+def all_finished_text(content: ReportContent) -> str:
+    n = len(content.results)
+    return f"None: {'the' if n == 1 else 'all'} {counted(n, 'trial')} finished."
+
+
 def runs_lines(content: ReportContent) -> list[str]:
     lines = []
     for r in content.runs:
         first = r.get("first_seed") or 0
-        seeds = f", {r['seeds']} seeds" if r.get("seeds") else ""
+        seeds = f", {counted(r['seeds'], 'seed')}" if r.get("seeds") else ""
         seeds += f" from seed {first}" if first else ""
         only = f", only {r['only']}" if r.get("only") else ""
         kept = (r.get("published") or {}).get("epochs")
@@ -431,7 +436,7 @@ def runs_lines(content: ReportContent) -> list[str]:
             only += ", a published copy" + (" with every epoch" if every else ": epochs at phase ends only")
         lines.append(
             f"run `{r['name']}`: space `{r.get('space') or '?'}` at scale `{r.get('scale') or '?'}`"
-            f"{seeds}{only}, {r['trials']} trials, created {r.get('created') or '?'} ({r['uri']})"
+            f"{seeds}{only}, {counted(r['trials'], 'trial')}, created {r.get('created') or '?'} ({r['uri']})"
         )
     return lines
 
@@ -493,7 +498,7 @@ def render_markdown(content: ReportContent) -> str:
     out += _markdown_figures(content)
     out += ["## Trials that did not finish", ""]
     if content.problems.empty:
-        out += [f"None: all {len(content.results)} trials finished.", ""]
+        out += [all_finished_text(content), ""]
     else:
         out += [
             f"{len(content.problems)} of {len(content.results)} trials did not finish; their numbers are left "

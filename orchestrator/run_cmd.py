@@ -96,6 +96,15 @@ def add_parser(sub) -> None:
         help="save a trial's full state every N epochs, and always at its end (default: 5)",
     )
     p.add_argument(
+        "--keep-phase-ends",
+        action="store_true",
+        default=None,
+        help="besides each trial's last two checkpoints, keep its full state at the end of every phase "
+        "(tune/<trial>/checkpoint_*/, each with history.json up to its epoch; `mosaic-sweep train --state` "
+        "goes on from one), e.g. to replay a phase switch; about 1.5 MB a state at paper scale (default: "
+        "off; with --resume the run's own)",
+    )
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",

@@ -22,6 +22,7 @@ from search_spaces import SearchSpace, SpaceFileError, resolve_space
 from trainables import TrainConfig
 from trainables.tune_trial import PACK_KEY
 
+from .aggregate import counted
 from .cli_args import DataSource, data_source
 from .errors import RunFailed, UsageError
 from .results import EPOCHS_DIR, FINISHED, INTERRUPTED, RUN_FILE, TUNE_DIR, ResultsWriter
@@ -56,6 +57,7 @@ class SweepRequest:
     max_concurrent: int | None = None
     max_failures: int | None = None  # retries per trial; None: 2, or on --resume the run's own
     checkpoint_every: int = 5
+    keep_phase_ends: bool | None = None  # keep each phase end's checkpoint too (None: no, or on --resume the run's own)
     resume: bool = False
     progress_every: float = 10.0
     logger: str | None = None  # "wandb" or "mlflow": Ray Tune's integration, an optional extra
@@ -182,11 +184,13 @@ class Selection:
     only: str | None
     overrides: dict
     pack: str | int
+    keep_phase_ends: bool  # Ray's checkpoint retention, which its restore keeps
 
     @classmethod
     def of(cls, request: SweepRequest) -> Selection:
         pack = request.pack if request.pack is not None else "auto"
-        return cls(request.scale, request.seeds, request.first_seed or 0, request.only, request.overrides, pack)
+        keep = bool(request.keep_phase_ends)
+        return cls(request.scale, request.seeds, request.first_seed or 0, request.only, request.overrides, pack, keep)
 
 
 def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, name: str) -> Selection:
@@ -202,6 +206,7 @@ def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, n
         stored.get("only"),
         options.get("overrides") or {},
         options.get("pack") or "auto",
+        bool(options.get("keep_phase_ends")),
     )
     retries = options.get("max_failures")
     checks = {
@@ -211,11 +216,14 @@ def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, n
         "max_failures": (request.max_failures, DEFAULT_MAX_FAILURES if retries is None else retries, None),
         "max_concurrent": (request.max_concurrent, options.get("max_concurrent"), None),  # Ray's TuneConfig too
         "pack": (request.pack, started.pack, None),
+        "keep_phase_ends": (request.keep_phase_ends, started.keep_phase_ends, None),
     }
     for key, (given, value, meaning) in checks.items():
         meaning = meaning or (lambda v: v)
         if given is not None and meaning(given) != meaning(value):
             flag = "--" + key.replace("_", "-")
+            if isinstance(given, bool):  # a switch
+                raise UsageError(f"{flag}: run {name!r} was started without it; leave it out to resume")
             if value is None:  # not given at the start: say what that meant
                 value = {"seeds": f"{space.default_seeds} (the space's default)", "only": "every experiment"}.get(
                     key, "no limit"
@@ -247,8 +255,9 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
 
     dashboard = connect(request.address, num_cpus=request.num_cpus, dashboard_host=request.dashboard_host)
     print(
-        f"mosaic-sweep: run {name}: {space.name} at scale {scale}, {space.trial_count(scale, plan.selection.seeds)}"
-        f" trials, {space.total_epochs(scale, plan.selection.seeds)} epochs -> {storage.display}",
+        f"mosaic-sweep: run {name}: {space.name} at scale {scale}, "
+        f"{counted(space.trial_count(scale, plan.selection.seeds), 'trial')}, "
+        f"{counted(space.total_epochs(scale, plan.selection.seeds), 'epoch')} -> {storage.display}",
         flush=True,
     )
     print(f"mosaic-sweep: Ray dashboard: {dashboard or 'not available'}", flush=True)
@@ -290,6 +299,7 @@ def run_sweep(request: SweepRequest, trainable_fn=None, plan: SweepPlan | None =
         max_concurrent=request.max_concurrent,
         max_failures=request.max_failures if request.max_failures is not None else DEFAULT_MAX_FAILURES,
         checkpoint_every=request.checkpoint_every,
+        keep_phase_ends=plan.selection.keep_phase_ends,
         progress_every=request.progress_every,
         logger=request.logger,
         trainable_fn=trainable_fn,

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import torch
+
 from trainables import StageWiseTrainer, StateMismatch, TrainConfig
 from trainables.config import FLAT_FIELDS
 from trainables.metrics import FOCUS, FOCUS_NAMES, PASSES
@@ -22,21 +24,22 @@ def add_parser(sub) -> None:
         description="Train one configuration in this process and print its final metrics.",
     )
     defaults = TrainConfig().to_flat()
-    for f in FLAT_FIELDS:  # one flag per flat config key, typed and documented where the key is defined
+    # One flag per flat config key, typed and documented where the key is defined. None when not given: a flag left
+    # out takes the default, or the value in the --state file being continued.
+    for f in FLAT_FIELDS:
         flag = "--" + f.name.replace("_", "-")
         if f.kind is bool:
-            p.add_argument(flag, dest=f.name, action="store_true", help=f.help)
+            p.add_argument(flag, dest=f.name, action="store_true", default=None, help=f.help)
         else:
-            p.add_argument(
-                flag, dest=f.name, type=f.kind, default=defaults[f.name], help=f"{f.help} (default: {defaults[f.name]})"
-            )
+            p.add_argument(flag, dest=f.name, type=f.kind, default=None, help=f"{f.help} (default: {defaults[f.name]})")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     add_data_flags(p)
     p.add_argument(
         "--state",
         type=Path,
         default=None,
-        help="save the full training state here after every epoch; resume from it if it exists",
+        help="save the full training state here after every epoch; resume from it if it exists (settings not "
+        "given as flags are the file's own: a copy of a run's checkpoint goes on with no other flag)",
     )
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     p.set_defaults(func=run_train)
@@ -45,22 +48,21 @@ def add_parser(sub) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    state = read_state(args.state) if args.state is not None and args.state.exists() else None
+    given = {f.name: getattr(args, f.name) for f in FLAT_FIELDS if getattr(args, f.name) is not None}
     try:
-        config = TrainConfig.from_flat({f.name: getattr(args, f.name) for f in FLAT_FIELDS})
+        config = TrainConfig.from_flat({**(state["config"] if state else {}), **given})
     except ValueError as exc:
         raise UsageError(f"invalid configuration: {exc}") from None
     images = load_images(args.data_dir, args.download, verify=not args.no_verify)
     trainer = StageWiseTrainer(config, images, args.device)
-    if args.state is not None and args.state.exists():
+    if state is not None:
         try:
-            trainer.load(args.state)
+            trainer.load_state_dict(state)
         except StateMismatch as exc:
             raise UsageError(f"cannot resume from {args.state}: {exc}") from None
-        except Exception as exc:  # truncated or corrupt: torch and pickle raise many kinds
-            raise UsageError(
-                f"cannot resume from {args.state}: the file is unreadable ({type(exc).__name__}); it was not written "
-                f"whole (a crash of an older version?) or is not a training state: delete it to start over"
-            ) from None
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a part missing or of the wrong shape
+            raise unreadable(args.state, f"the file is not a whole training state ({type(exc).__name__})") from None
     bar = tqdm(total=config.schedule.epochs, initial=trainer.epoch, unit="epoch", dynamic_ncols=True)
     row = trainer.history[-1] if trainer.history else {}
     for row in trainer.epochs():
@@ -80,6 +82,24 @@ def run_train(args: argparse.Namespace) -> int:
             f"training diverged at epoch {row['epoch']} (non-finite loss); lower the learning rates", code=3
         )
     return 0
+
+
+def read_state(path: Path) -> dict:
+    """A training state file (StageWiseTrainer's format), or a one-line UsageError."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated or corrupt: torch and pickle raise many kinds
+        raise unreadable(path, f"the file is unreadable ({type(exc).__name__})") from None
+    if not (isinstance(state, dict) and isinstance(state.get("config"), dict)):
+        raise unreadable(path, "the file holds no training state")
+    return state
+
+
+def unreadable(path: Path, problem: str) -> UsageError:
+    return UsageError(
+        f"cannot resume from {path}: {problem}; it was not written whole (a crash of an older version?) or is not "
+        f"a training state: delete it to start over"
+    )
 
 
 def format_metrics(row: dict, device: str) -> str:

@@ -11,12 +11,23 @@ from ray.tune.logger import TBXLoggerCallback
 from ray.tune.result import AUTO_RESULT_KEYS, DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRAINING_ITERATION, TRIAL_ID
 
 from trainables.metrics import all_metric_names
-from trainables.tune_trial import HISTORY_FILE, MEMBERS, PACK_KEY, flat_config, trial_config, trial_members
+from trainables.tune_trial import (
+    HISTORY_FILE,
+    KEEP_SCORE,
+    MEMBERS,
+    PACK_KEY,
+    flat_config,
+    trial_config,
+    trial_members,
+)
 
 from .results import EPOCH_SCHEMA, PLACEMENT_KEYS, ResultsWriter, clean_error
 
-# Keys Tune adds to every reported result; those our schema has (time_total_s, ...) are kept.
-TUNE_KEYS = (set(AUTO_RESULT_KEYS) | {DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRIAL_ID}) - set(EPOCH_SCHEMA.names)
+# Keys Tune adds to every reported result, and our checkpoint score; those our schema has (time_total_s, ...) are
+# kept.
+TUNE_KEYS = (set(AUTO_RESULT_KEYS) | {DONE, EXPERIMENT_TAG, SHOULD_CHECKPOINT, TRIAL_ID, KEEP_SCORE}) - set(
+    EPOCH_SCHEMA.names
+)
 
 
 def epoch_row(result: dict) -> dict:

@@ -10,6 +10,25 @@ from trainables import CifarImages
 from .results import TUNE_DIR, ResultsWriter, pack_dirname, trial_dirname
 from .storage import RunStorage
 
+KEPT_LAST = 2  # each trial's newest checkpoints: a restore falls back to the older when the newest cannot be read
+
+
+def checkpoint_config(space: SearchSpace, trials: list[dict], keep_phase_ends: bool):
+    """Ray keeps each trial's last two checkpoints; with `keep_phase_ends`, also the one at every phase end (the
+    trainable scores them above the rest, KEEP_SCORE). Ray needs a count: the most phase ends of any trial, or
+    its epochs where a search samples k."""
+    from ray import tune
+
+    from trainables.tune_trial import KEEP_SCORE, phase_end_epochs, trial_members
+
+    if not keep_phase_ends:
+        return tune.CheckpointConfig(num_to_keep=KEPT_LAST)
+    if space.searcher is not None and "k" in space.searcher.sample:
+        ends = max(row["epochs"] for t in trials for _, row in trial_members(t, ""))
+    else:
+        ends = max(len(phase_end_epochs(t)) for t in trials)
+    return tune.CheckpointConfig(num_to_keep=ends + KEPT_LAST, checkpoint_score_attribute=KEEP_SCORE)
+
 
 def build_tuner(
     space: SearchSpace,
@@ -26,6 +45,7 @@ def build_tuner(
     max_concurrent: int | None,
     max_failures: int,
     checkpoint_every: int,
+    keep_phase_ends: bool = False,
     progress_every: float,
     logger: str | None = None,
     trainable_fn=None,
@@ -42,7 +62,12 @@ def build_tuner(
     from .tune_callbacks import ParquetCallback, ProgressCallback, TensorBoardCallback
 
     trainable = tune.with_resources(
-        tune.with_parameters(trainable_fn or train_mosaic, images=images, checkpoint_every=checkpoint_every),
+        tune.with_parameters(
+            trainable_fn or train_mosaic,
+            images=images,
+            checkpoint_every=checkpoint_every,
+            keep_phase_ends=keep_phase_ends,
+        ),
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
     # Ray gets a path inside the run's own pyarrow filesystem: URIs with options or credentials pass through
@@ -73,7 +98,7 @@ def build_tuner(
         storage_path=storage.path(),
         storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        checkpoint_config=checkpoint_config(space, trials, keep_phase_ends),
         callbacks=callbacks,
         verbose=0,
     )

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from conftest import synthetic_images, write_bin_layout
+from conftest import exit_code, synthetic_images, write_bin_layout
 
 from orchestrator.cli import main
 
@@ -65,10 +65,23 @@ def test_train_state_file_resumes_exactly(data_dir, tmp_path, capsys):
     trainer = StageWiseTrainer(config, load_cifar(data_dir, verify=False), "cpu")
     trainer.run_epoch(), trainer.run_epoch()
     trainer.save(state)
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(state.read_bytes())
     assert main(common + ["--epochs", "4", "--state", str(state)]) == 0
     resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("test_acc", "test_loss", "train_loss", "final_train_acc", "test_ftpt"):
         assert resumed[key] == full[key], key
+
+    # a copy (of a run's kept checkpoint, say) goes on with its own settings when no flag gives them
+    data = ["--data-dir", str(data_dir), "--no-verify"]
+    assert main(["train", *data, "--json", "--state", str(copy)]) == 0
+    alone = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    timing = ("mosaics_per_s", "epoch_s")
+    assert {k: v for k, v in alone.items() if k not in timing} == {k: v for k, v in full.items() if k not in timing}
+    # a flag that is given still decides, and one that differs from the file's is refused
+    state.write_bytes(copy.read_bytes())
+    assert exit_code(["train", *data, "--state", str(state), "--what-lr", "0.5"]) == 2
+    assert "another configuration (differs in what_lr)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

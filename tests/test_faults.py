@@ -109,6 +109,13 @@ def test_train_with_a_truncated_state_file_stops_with_one_line(synthetic_cifar_d
     assert "cannot resume from" in err and "unreadable" in err and len(err.splitlines()) == 1
     torch.save({"format": 1, "config": {"k": 7}}, state)
     assert exit_code(argv) == 2 and "another configuration" in capsys.readouterr().err
+    torch.save([1, 2], state)  # a readable file, but no training state
+    assert exit_code(argv) == 2 and "the file holds no training state" in capsys.readouterr().err
+    # the right settings (as the flags give them) but no weights: one line, not a traceback
+    torch.save({"format": 1, "config": {"k": 1, "epochs": 2, "n_train": 60, "n_test": 30, "batch_size": 30}}, state)
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a whole training state (KeyError)" in err and len(err.splitlines()) == 1
 
 
 def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
@@ -133,13 +140,14 @@ def test_resume_refuses_results_that_ray_cannot_restore(tmp_path, capsys):
         ("--max-concurrent", "3", "--max-concurrent 3: run 'table1-smoke' was started with no limit"),
         ("--set", "what_lr=0.5", "--set/--precision what_lr=0.5: run 'table1-smoke' was started with none"),
         ("--precision", "bf16", "--set/--precision precision=bf16: run 'table1-smoke' was started with none"),
+        ("--keep-phase-ends", None, "--keep-phase-ends: run 'table1-smoke' was started without it; leave it out"),
     ],
 )
 def test_resume_refuses_flags_that_would_change_the_run(flag, value, message, tmp_path, capsys):
     # Ray's restore runs the trials, settings and packs it pickled: a new value would be ignored, so it is refused
     run = tmp_path / "r" / "table1-smoke"
     shutil.copytree(GOLDEN, run)  # started with the space's one seed (recorded as null), first seed 0 (absent)
-    argv = ["run", "table1", "--resume", "--name", "table1-smoke", flag, value]
+    argv = ["run", "table1", "--resume", "--name", "table1-smoke", flag, *([value] if value else [])]
     assert exit_code(argv + ["--results-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
 
@@ -180,6 +188,10 @@ def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
     assert plan_sweep(request).trials[0]["what_lr"] == 0.5 and plan_sweep(request).cpus_per_trial == 2.0
     assert plan_sweep(replace(request, cpus_per_trial=0.5)).cpus_per_trial == 0.5  # resources may change
     assert plan_sweep(SweepRequest("table1", results_dir=str(tmp_path / "new"))).cpus_per_trial == 1.0
+    assert not plan_sweep(request).selection.keep_phase_ends
+    info["options"]["keep_phase_ends"] = True  # started with --keep-phase-ends: Ray restores its retention, so must we
+    (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
+    assert plan_sweep(request).selection.keep_phase_ends and plan_sweep(replace(request, keep_phase_ends=True))
 
 
 def test_a_resumed_run_keeps_its_share_of_a_gpu(tmp_path):

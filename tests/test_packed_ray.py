@@ -125,7 +125,7 @@ def flaky_pack(marker: str, fail_at_epoch: int):
 
     from ray import tune
 
-    def trainable(config, images, checkpoint_every):
+    def trainable(config, images, **options):
         if not os.path.exists(marker):
             real_report = tune.report
 
@@ -137,10 +137,10 @@ def flaky_pack(marker: str, fail_at_epoch: int):
 
             tune.report = report
             try:
-                return train_mosaic(config, images, checkpoint_every)
+                return train_mosaic(config, images, **options)
             finally:
                 tune.report = real_report
-        return train_mosaic(config, images, checkpoint_every)
+        return train_mosaic(config, images, **options)
 
     return trainable
 

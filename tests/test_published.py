@@ -272,7 +272,7 @@ def test_publishing_refuses_what_it_must_not_publish(tmp_path):
     cut_off = trials.assign(trial_id="2c3d5_00001", seed=1, status="INTERRUPTED", outcome="running")
     trials = pd.concat([trials, cut_off], ignore_index=True)
     pq.write_table(pa.Table.from_pandas(trials, preserve_index=False), stopped / "trials.parquet")
-    with pytest.raises(UsageError, match=r"1 trials have not ended \(INTERRUPTED\): finish the run"):
+    with pytest.raises(UsageError, match=r"1 trial has not ended \(INTERRUPTED\): finish the run"):
         publish(str(stopped), tmp_path, name="stopped")
     # a paper-scale run of other settings (a space file, --set) is another experiment than the published one
     other = tmp_path / "other"

@@ -224,7 +224,7 @@ def test_failed_running_and_unrecorded_trials_are_listed_not_dropped():
     assert len(results) == 5
     problems = aggregate.problems(results).set_index("trial_id")
     assert sorted(problems.index) == ["f", "n", "r", "u"]
-    assert problems.loc["f", "problem"] == "failed after 1 epochs: RuntimeError: injected fault"
+    assert problems.loc["f", "problem"] == "failed after 1 epoch: RuntimeError: injected fault"
     assert problems.loc["n", "problem"] == "failed after 0 epochs: OSError: no space left on device"
     assert problems.loc["r", "problem"] == "running: 2 epochs so far"
     assert problems.loc["u", "status"] == "UNKNOWN" and problems.loc["u", "experiment"] == "table1/2"
@@ -305,6 +305,21 @@ def test_runs_line_says_which_epochs_a_published_copy_kept():
         (True, True, False),
         (True, False, True),
     ]
+    one = runs_lines(SimpleNamespace(runs=[{**run, "seeds": 1, "first_seed": 1}]))[0]
+    assert ", 1 seed from seed 1, 1 trial, created today" in one
+    two = runs_lines(SimpleNamespace(runs=[{**run, "seeds": 2, "trials": 2}]))[0]
+    assert ", 2 seeds, 2 trials, created today" in two
+
+
+def test_counts_take_the_number_their_count_needs():
+    from types import SimpleNamespace
+
+    from orchestrator.report_text import all_finished_text
+
+    assert [aggregate.counted(n, "seed") for n in (0, 1, 2)] == ["0 seeds", "1 seed", "2 seeds"]
+    assert all_finished_text(SimpleNamespace(results=[1])) == "None: the 1 trial finished."
+    assert all_finished_text(SimpleNamespace(results=[1, 2])) == "None: all 2 trials finished."
+    assert aggregate.problem_text({"status": "ERROR", "epochs_completed": 1}) == "failed after 1 epoch"
 
 
 def test_mosaic_picture_equals_torchvision_make_grid():
@@ -578,7 +593,7 @@ def test_failed_and_diverged_trials_are_reported_with_their_error(tables_smoke_r
     problems = table_with(markdown_tables(text), "error").set_index("experiment")
     assert sorted(problems.index) == ["table2/3", "table2/5"]
     assert problems.loc["table2/3", "status"] == "ERROR"
-    assert problems.loc["table2/3", "error"] == "failed after 1 epochs: RuntimeError: injected fault in the test"
+    assert problems.loc["table2/3", "error"] == "failed after 1 epoch: RuntimeError: injected fault in the test"
     assert problems.loc["table2/5", "error"].startswith("diverged (non-finite training loss) at epoch")
 
     summary = pd.read_csv(tmp_path / "rep" / "summary.csv").set_index("experiment")

@@ -177,7 +177,10 @@ def test_precision_says_dtype_and_recorded_precision_and_handles_its_absence():
     gpu = pd.DataFrame({"dtype": ["float32"], "device": ["cuda:0"]})
     assert "TF32 use not recorded" in report_checks.precision_text(gpu)
     recorded = gpu.assign(precision=["tf32"])
-    assert report_checks.precision_text(recorded) == "float32, precision tf32 on cuda:0 (1 trial)"
+    assert report_checks.precision_text(recorded) == "float32 (TF32 matmuls and convolutions) on cuda:0 (1 trial)"
+    # worded as on CPU, so that a table of CPU and GPU trials says "strict fp32" for both
+    assert report_checks.precision_text(gpu.assign(precision=["fp32"])) == "float32 (strict fp32) on cuda:0 (1 trial)"
+    assert "(bf16 autocast forward" in report_checks.precision_text(gpu.assign(precision=["bf16"]))
     assert report_checks.precision_text(cpu.assign(precision="fp32")) == "float32 (strict fp32) on cpu (2 trials)"
     assert "precision tf32 applies on CUDA only" in report_checks.precision_text(cpu.assign(precision="tf32"))
     assert report_checks.precision_text(pd.DataFrame({"dtype": ["float64"], "device": ["cpu"]})) == (

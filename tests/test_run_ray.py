@@ -1,5 +1,6 @@
 """`mosaic-sweep run` through real Ray: a two-node local cluster (head + worker, 1 CPU each) for the session."""
 
+import json
 import os
 import signal
 import subprocess
@@ -148,7 +149,7 @@ def flaky(marker_path, fail_at_epoch, damage=None):
     """train_mosaic, but the first attempt raises right after reporting `fail_at_epoch` (after calling `damage()`,
     which may spoil what the attempt left behind)."""
 
-    def trial(config, images, checkpoint_every):
+    def trial(config, images, **options):
         from ray import tune
 
         real_report = tune.report
@@ -166,7 +167,7 @@ def flaky(marker_path, fail_at_epoch, damage=None):
 
         tune.report = report
         try:
-            train_mosaic(config, images, checkpoint_every)
+            train_mosaic(config, images, **options)
         finally:
             tune.report = real_report
 
@@ -245,9 +246,68 @@ def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupte
                 assert got[key] == value, (want["epoch"], key)
 
 
-def diverging(config, images, checkpoint_every):
+def test_checkpoint_retention_counts_the_phase_ends_of_the_trial_that_has_most():
+    from orchestrator.tuner import checkpoint_config
+    from trainables.tune_trial import KEEP_SCORE, PACK_KEY
+
+    table1 = get_space("table1")
+    rows = table1.trials("paper")
+    assert checkpoint_config(table1, rows, False).num_to_keep == 2
+    kept = checkpoint_config(table1, rows, True)
+    assert (kept.num_to_keep, kept.checkpoint_score_attribute) == (36 + 2, KEEP_SCORE)  # row 1: k=5 over 180 epochs
+    pack = {PACK_KEY: [rows[7], rows[5]]}  # rows 8 (k=100, 800 epochs) and 6 (k=50, 500): 13 distinct phase ends
+    assert checkpoint_config(table1, [pack], True).num_to_keep == 13 + 2
+    search = get_space("search")  # k sampled from 1, 2, ...: as many phase ends as epochs, at most
+    assert checkpoint_config(search, search.trials("paper"), True).num_to_keep == 200 + 2
+
+
+@pytest.mark.parametrize("pack", [1, 2])
+def test_kept_phase_ends_stay_beside_the_last_checkpoints_and_go_on_outside_ray(
+    pack, ray_cluster, synthetic_cifar_dir, tmp_path
+):
+    # k=3 over 12 epochs, a checkpoint every 2: Ray is given 2, 3, 4, 6, 8, 9, 10, 12; it keeps the phase ends and
+    # the two newest others. Packed, two configurations share each checkpoint (members/<trial id>.pt).
+    schedule = ["--only", "table1/1,table1/2", "--set", "k=3", "--set", "epochs=12", "--checkpoint-every", "2"]
+    argv = run_args(synthetic_cifar_dir, tmp_path / "out", "table1", "--scale", "smoke", *schedule, "--pack", str(pack))
+    assert main([*argv, "--keep-phase-ends"]) == 0
+    run_dir = tmp_path / "out" / "table1-smoke"
+    assert json.loads((run_dir / "run.json").read_text())["options"]["keep_phase_ends"] is True
+    epochs = read_epochs(run_dir)
+    states = {}  # (trial id, epoch) -> state file
+    for checkpoint in run_dir.glob("tune/*/checkpoint_*"):
+        history = json.loads((checkpoint / "history.json").read_text())
+        if pack == 1:  # tune/<trial folder ending in its trial id>/checkpoint_*/state.pt
+            trial_id = checkpoint.parent.name.rsplit("-", 1)[-1]
+            history, files = {trial_id: history}, {trial_id: checkpoint / "state.pt"}
+        else:
+            files = {trial_id: checkpoint / "members" / f"{trial_id}.pt" for trial_id in history}
+        states.update({(t, rows[-1]["epoch"]): files[t] for t, rows in history.items()})
+    assert {t for t, _ in states} == set(epochs.trial_id) and len(set(epochs.trial_id)) == 2
+    for trial_id in set(epochs.trial_id):
+        assert sorted(e for t, e in states if t == trial_id) == [3, 6, 8, 9, 10, 12], trial_id
+
+    # each state at the end of the second phase goes on in a plain StageWiseTrainer to the run's own last epochs
+    images = load_cifar(synthetic_cifar_dir, verify=False)
+    for trial_id in set(epochs.trial_id):
+        state = states[trial_id, 6]
+        config = TrainConfig.from_flat(torch.load(state, weights_only=True)["config"])
+        assert (config.schedule.k, config.schedule.epochs) == (3, 12)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as the trial (1 CPU): same kernels, same numbers
+        try:
+            trainer = StageWiseTrainer(config, images, "cpu")
+            trainer.load(state)
+            after = list(trainer.epochs())
+        finally:
+            torch.set_num_threads(threads)
+        ours = epochs[epochs.trial_id == trial_id].set_index("epoch")
+        assert [r["epoch"] for r in after] == list(range(7, 13))
+        assert [r["test_acc"] for r in after] == pytest.approx(ours.loc[7:12, "test_acc"].tolist(), rel=1e-9)
+
+
+def diverging(config, images, **options):
     config = {**config, "trial": {**config["trial"], "what_lr": 1e12, "where_lr": 1e12}}
-    train_mosaic(config, images, checkpoint_every)
+    train_mosaic(config, images, **options)
 
 
 def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):

@@ -21,6 +21,13 @@ def test_simultaneous_trains_both_and_accepts_any_total():
     assert {s.phase(e) for e in range(7)} == {"both"}
 
 
+@pytest.mark.parametrize("order, k, epochs", [("what_first", 2, 8), ("where_first", 100, 800), ("simultaneous", 3, 7)])
+def test_phase_ends_are_the_epochs_after_which_the_phase_changes_and_the_last(order, k, epochs):
+    s = StageSchedule(order, k, epochs)
+    changes = [e + 1 for e in range(epochs - 1) if s.phase(e) != s.phase(e + 1)]
+    assert s.phase_ends() == (*changes, epochs)
+
+
 def test_table1_row7_is_valid_and_row_with_500_epochs_and_k50_is_valid():
     StageSchedule("what_first", 50, 600)
     StageSchedule("what_first", 50, 500)  # 500 = 5 * 2 * 50

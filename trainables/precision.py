@@ -12,6 +12,9 @@ import contextlib
 
 import torch
 
+# What each setting does, in words (reports describe a run's arithmetic with them).
+MEANINGS = {"fp32": "strict fp32", "tf32": "TF32 matmuls and convolutions", "bf16": "bf16 autocast forward, TF32 else"}
+
 
 def applies(device: torch.device, dtype: torch.dtype) -> bool:
     return device.type == "cuda" and dtype == torch.float32

@@ -39,3 +39,9 @@ class StageSchedule:
             return "both"
         first, second = ("what", "where") if self.order == "what_first" else ("where", "what")
         return first if epoch % (2 * self.k) < self.k else second
+
+    def phase_ends(self) -> tuple[int, ...]:
+        """The epochs (counted from 1) that end a phase: every k-th; a simultaneous run is one phase."""
+        if self.order == "simultaneous":
+            return (self.epochs,)
+        return tuple(range(self.k, self.epochs + 1, self.k))

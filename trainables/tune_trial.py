@@ -2,7 +2,8 @@
 
 It builds the trial's mosaics from the CIFAR images the driver put in the object store once (numpy arrays,
 shared zero-copy by every trial on a node), reports each epoch's metrics with its identity and config, saves the
-full training state every `checkpoint_every` epochs and at the end, and resumes exactly from Ray's checkpoint.
+full training state every `checkpoint_every` epochs and at the end (with `keep_phase_ends`, at every phase end too,
+scored so that Ray keeps those), and resumes exactly from Ray's checkpoint.
 
 A pack is one Ray trial (one GPU) training several configurations at once. Each configuration keeps a trial id of
 its own (`member_trial_id`): the pack reports {"members": {member trial id: epoch row}} every epoch, and its
@@ -39,6 +40,11 @@ DEFAULT_CHECKPOINT_EVERY = 5
 ROW_KEY = "trial"
 PACK_KEY = "pack"  # a pack's row: {"pack": [member rows]}
 MEMBERS = "members"  # a pack's report {"members": {trial id: row}}, and its checkpoint's folder of member states
+# With keep_phase_ends, every checkpoint's report carries this score; Ray keeps a trial's highest-scoring ones (and
+# always its latest). A phase end outranks every other checkpoint; the others rank by epoch, so the newest of them
+# stay for `restore`'s fallback. Not a result column.
+KEEP_SCORE = "checkpoint_keep_score"
+PHASE_END_RANK = 10**9
 
 
 def member_trial_id(pack_trial_id: str, index: int) -> str:
@@ -122,7 +128,18 @@ class TrialGauges:
                 gauge.set(float(value), tags=tags)
 
 
-def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY) -> None:
+def phase_end_epochs(row: dict) -> set[int]:
+    """The epochs at which a Ray trial's row (one configuration, or a pack) ends a phase of any configuration."""
+    return {e for _, flat in trial_members(row, "") for e in TrainConfig.from_flat(flat).schedule.phase_ends()}
+
+
+def keep_score(epoch: int, phase_end: bool) -> int:
+    return epoch + (PHASE_END_RANK if phase_end else 0)
+
+
+def train_mosaic(
+    config: dict, images: CifarImages, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY, keep_phase_ends: bool = False
+) -> None:
     """The trainable: one configuration (StageWiseTrainer), or a pack of them (PackedTrainer)."""
     import ray
     from ray import tune
@@ -131,10 +148,11 @@ def train_mosaic(config: dict, images: CifarImages, checkpoint_every: int = DEFA
     torch.set_num_threads(max(1, int(context.get_trial_resources().required_resources.get("CPU", 1))))
     device = torch.device("cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu")
     members = trial_members(config, context.get_trial_id())
+    kept = phase_end_epochs(config) if keep_phase_ends else None
     if PACK_KEY in flat_config(config):
-        _train_pack(members, context.get_trial_id(), images, device, checkpoint_every)
+        _train_pack(members, context.get_trial_id(), images, device, checkpoint_every, kept)
     else:
-        _train_one(*members[0], images, device, checkpoint_every)
+        _train_one(*members[0], images, device, checkpoint_every, kept)
 
 
 class CheckpointUnreadable(RuntimeError):
@@ -183,7 +201,14 @@ def restore(checkpoint, load) -> None:
     raise CheckpointUnreadable(f"no checkpoint of this trial can be read: {'; '.join(failures)}")
 
 
-def _train_one(trial_id: str, row: dict, images: CifarImages, device: torch.device, checkpoint_every: int) -> None:
+def _checkpointed(metrics: dict, epoch: int, kept: set[int] | None) -> dict:
+    """A checkpoint's report; with kept phase ends (`kept`), scored for Ray's retention."""
+    return metrics if kept is None else {**metrics, KEEP_SCORE: keep_score(epoch, epoch in kept)}
+
+
+def _train_one(
+    trial_id: str, row: dict, images: CifarImages, device: torch.device, checkpoint_every: int, kept: set[int] | None
+) -> None:
     from ray import tune
 
     train_config, identity = trial_config(row)
@@ -197,17 +222,23 @@ def _train_one(trial_id: str, row: dict, images: CifarImages, device: torch.devi
     for row in trainer.epochs():
         metrics = {**fixed, **row}
         gauges.set(metrics)
-        if trainer.done or trainer.epoch % checkpoint_every == 0:
+        if trainer.done or trainer.epoch % checkpoint_every == 0 or trainer.epoch in (kept or ()):
             with tempfile.TemporaryDirectory() as folder:
                 trainer.save(Path(folder) / STATE_FILE)
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(trainer.history))
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+                saved = tune.Checkpoint.from_directory(folder)
+                tune.report(_checkpointed(metrics, trainer.epoch, kept), checkpoint=saved)
         else:
             tune.report(metrics)
 
 
 def _train_pack(
-    members: list[tuple[str, dict]], pack_id: str, images: CifarImages, device: torch.device, checkpoint_every: int
+    members: list[tuple[str, dict]],
+    pack_id: str,
+    images: CifarImages,
+    device: torch.device,
+    checkpoint_every: int,
+    kept: set[int] | None,
 ) -> None:
     from ray import tune
 
@@ -237,13 +268,14 @@ def _train_pack(
             gauges.set(row)
         metrics = {MEMBERS: reported, "epoch": max(row["epoch"] for row in reported.values())}
         ended = any(row["outcome"] != "running" for row in reported.values())
-        if trainer.done or ended or metrics["epoch"] % checkpoint_every == 0:
+        epoch = metrics["epoch"]
+        if trainer.done or ended or epoch % checkpoint_every == 0 or epoch in (kept or ()):
             with tempfile.TemporaryDirectory() as folder:
                 (Path(folder) / MEMBERS).mkdir()
                 for k, (trial_id, _) in enumerate(members):
                     torch.save(trainer.member_state_dict(k), Path(folder) / MEMBERS / f"{trial_id}.pt")
                 histories = {trial_id: trainer.members[k].history for k, (trial_id, _) in enumerate(members)}
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(histories))
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+                tune.report(_checkpointed(metrics, epoch, kept), checkpoint=tune.Checkpoint.from_directory(folder))
         else:
             tune.report(metrics)
