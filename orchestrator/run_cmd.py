@@ -99,10 +99,10 @@ def add_parser(sub) -> None:
         "--keep-phase-ends",
         action="store_true",
         default=None,
-        help="besides each trial's last two checkpoints, keep its full state at the end of every phase "
+        help="keep each trial's full state at the end of every phase, besides its newest checkpoints "
         "(tune/<trial>/checkpoint_*/, each with history.json up to its epoch; `mosaic-sweep train --state` "
         "goes on from one), e.g. to replay a phase switch; about 1.5 MB a state at paper scale (default: "
-        "off; with --resume the run's own)",
+        "off: the last two only; with --resume the run's own)",
     )
     p.add_argument(
         "--set",

@@ -222,8 +222,9 @@ def resumed_selection(request: SweepRequest, stored: dict, space: SearchSpace, n
         meaning = meaning or (lambda v: v)
         if given is not None and meaning(given) != meaning(value):
             flag = "--" + key.replace("_", "-")
-            if isinstance(given, bool):  # a switch
-                raise UsageError(f"{flag}: run {name!r} was started without it; leave it out to resume")
+            if isinstance(given, bool):  # a switch: on as a flag, off only as the Python API's key=False
+                said, was = (flag, "without") if given else (f"{key}=False", "with")
+                raise UsageError(f"{said}: run {name!r} was started {was} it; leave it out to resume")
             if value is None:  # not given at the start: say what that meant
                 value = {"seeds": f"{space.default_seeds} (the space's default)", "only": "every experiment"}.get(
                     key, "no limit"

@@ -6,28 +6,33 @@ import os
 
 from search_spaces import SearchSpace
 from trainables import CifarImages
+from trainables.tune_trial import KEEP_SCORE, phase_end_epochs
 
 from .results import TUNE_DIR, ResultsWriter, pack_dirname, trial_dirname
 from .storage import RunStorage
 
 KEPT_LAST = 2  # each trial's newest checkpoints: a restore falls back to the older when the newest cannot be read
+SCHEDULE_KEYS = ("order", "k", "epochs")  # what decides a trial's phase ends
 
 
 def checkpoint_config(space: SearchSpace, trials: list[dict], keep_phase_ends: bool):
     """Ray keeps each trial's last two checkpoints; with `keep_phase_ends`, also the one at every phase end (the
-    trainable scores them above the rest, KEEP_SCORE). Ray needs a count: the most phase ends of any trial, or
-    its epochs where a search samples k."""
+    trainable scores them above the rest, KEEP_SCORE). Ray takes one count for every trial of a run: the most
+    phase ends of any trial plus two, so a trial with fewer keeps more of its newest other checkpoints; where a
+    search samples the schedule, the phase ends are not known before the trials start, and every checkpoint stays."""
     from ray import tune
-
-    from trainables.tune_trial import KEEP_SCORE, phase_end_epochs, trial_members
 
     if not keep_phase_ends:
         return tune.CheckpointConfig(num_to_keep=KEPT_LAST)
-    if space.searcher is not None and "k" in space.searcher.sample:
-        ends = max(row["epochs"] for t in trials for _, row in trial_members(t, ""))
-    else:
-        ends = max(len(phase_end_epochs(t)) for t in trials)
+    if space.searcher is not None and set(SCHEDULE_KEYS) & set(space.searcher.sample):
+        return tune.CheckpointConfig(num_to_keep=None, checkpoint_score_attribute=KEEP_SCORE)
+    ends = max(len(phase_end_epochs(t)) for t in trials)
     return tune.CheckpointConfig(num_to_keep=ends + KEPT_LAST, checkpoint_score_attribute=KEEP_SCORE)
+
+
+def retention_note(config) -> str:
+    kept = "every checkpoint" if config.num_to_keep is None else f"{config.num_to_keep} checkpoints"
+    return f"--keep-phase-ends: Ray keeps {kept} of each trial (its phase ends, then its newest others)"
 
 
 def build_tuner(
@@ -74,6 +79,12 @@ def build_tuner(
     # untouched, and remote storage needs no configuration on the nodes.
     fs = storage.fs if storage.remote else None
     tune_path = storage.path(TUNE_DIR)
+    kept = checkpoint_config(space, trials, keep_phase_ends)  # a restored run keeps its own: the same trials, count
+    if keep_phase_ends:
+        print(f"mosaic-sweep: {retention_note(kept)}", flush=True)
+        # Ray would keep every kept checkpoint's whole report (a pack's: every member's row) in the experiment state
+        # it rewrites as the run goes; the score is all it needs of them (for the order).
+        os.environ["TUNE_ONLY_STORE_CHECKPOINT_SCORE_ATTRIBUTE"] = "1"
     callbacks = [
         ParquetCallback(writer),
         ProgressCallback(space.total_epochs(scale, seeds), progress_every, writer.last_epochs()),
@@ -98,7 +109,7 @@ def build_tuner(
         storage_path=storage.path(),
         storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=max_failures),
-        checkpoint_config=checkpoint_config(space, trials, keep_phase_ends),
+        checkpoint_config=kept,
         callbacks=callbacks,
         verbose=0,
     )
@@ -146,7 +157,8 @@ def external_logger(name: str, run_name: str):
     if name == "wandb":
         from ray.air.integrations.wandb import WandbLoggerCallback
 
-        return WandbLoggerCallback(project=os.environ.get("WANDB_PROJECT", "mosaic-sweep"), group=run_name)
+        project = os.environ.get("WANDB_PROJECT", "mosaic-sweep")
+        return WandbLoggerCallback(project=project, group=run_name, excludes=[KEEP_SCORE])  # not a metric to chart
     from ray.air.integrations.mlflow import MLflowLoggerCallback
 
     return MLflowLoggerCallback(tracking_uri=os.environ.get("MLFLOW_TRACKING_URI"), experiment_name=run_name)

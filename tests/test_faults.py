@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import exit_code
 
+from orchestrator.errors import UsageError
 from orchestrator.ray_session import protect_token
 from orchestrator.results import EPOCH_SCHEMA, to_table
 from orchestrator.storage import RunStorage
@@ -192,6 +193,8 @@ def test_resume_accepts_the_flags_the_run_started_with(tmp_path):
     info["options"]["keep_phase_ends"] = True  # started with --keep-phase-ends: Ray restores its retention, so must we
     (tmp_path / "table1-smoke" / "run.json").write_text(json.dumps(info))
     assert plan_sweep(request).selection.keep_phase_ends and plan_sweep(replace(request, keep_phase_ends=True))
+    with pytest.raises(UsageError, match="keep_phase_ends=False: run 'table1-smoke' was started with it; leave it out"):
+        plan_sweep(replace(request, keep_phase_ends=False))  # as the Python API can say it
 
 
 def test_a_resumed_run_keeps_its_share_of_a_gpu(tmp_path):

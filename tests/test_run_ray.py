@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -257,20 +258,42 @@ def test_checkpoint_retention_counts_the_phase_ends_of_the_trial_that_has_most()
     assert (kept.num_to_keep, kept.checkpoint_score_attribute) == (36 + 2, KEEP_SCORE)  # row 1: k=5 over 180 epochs
     pack = {PACK_KEY: [rows[7], rows[5]]}  # rows 8 (k=100, 800 epochs) and 6 (k=50, 500): 13 distinct phase ends
     assert checkpoint_config(table1, [pack], True).num_to_keep == 13 + 2
-    search = get_space("search")  # k sampled from 1, 2, ...: as many phase ends as epochs, at most
-    assert checkpoint_config(search, search.trials("paper"), True).num_to_keep == 200 + 2
+    search = get_space("search")  # k sampled: the phase ends are not known before a trial starts, so all stay
+    assert checkpoint_config(search, search.trials("paper"), True).num_to_keep is None
+    rates = replace(search, searcher=replace(search.searcher, sample={"what_lr": ("loguniform", [1e-4, 0.1])}))
+    assert checkpoint_config(rates, rates.trials("paper"), True).num_to_keep == 200 // 5 + 2  # k=5 over 200 epochs
+
+
+# Every epoch checkpointed; Ray keeps each trial's phase ends and its newest others, as many as the run's one count
+# (the most phase ends of a trial, plus two) leaves: unpacked, k=3 keeps 4 others and k=2 two; packed, the two
+# configurations share each checkpoint and the union of their phase ends.
+KEPT_STATES = {
+    1: {"keep/k3": [3, 6, 7, 8, 9, 10, 11, 12], "keep/k2": [2, 4, 6, 8, 9, 10, 11, 12]},
+    2: {"keep/k3": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12], "keep/k2": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12]},
+}
 
 
 @pytest.mark.parametrize("pack", [1, 2])
-def test_kept_phase_ends_stay_beside_the_last_checkpoints_and_go_on_outside_ray(
+def test_kept_phase_ends_stay_beside_the_newest_checkpoints_and_go_on_outside_ray(
     pack, ray_cluster, synthetic_cifar_dir, tmp_path
 ):
-    # k=3 over 12 epochs, a checkpoint every 2: Ray is given 2, 3, 4, 6, 8, 9, 10, 12; it keeps the phase ends and
-    # the two newest others. Packed, two configurations share each checkpoint (members/<trial id>.pt).
-    schedule = ["--only", "table1/1,table1/2", "--set", "k=3", "--set", "epochs=12", "--checkpoint-every", "2"]
-    argv = run_args(synthetic_cifar_dir, tmp_path / "out", "table1", "--scale", "smoke", *schedule, "--pack", str(pack))
-    assert main([*argv, "--keep-phase-ends"]) == 0
-    run_dir = tmp_path / "out" / "table1-smoke"
+    from orchestrator.api import run
+
+    rows = [{"label": f"keep/k{k}", "order": "what_first", "k": k, "epochs": 12} for k in (3, 2)]
+    handle = run(
+        rows,
+        scale="cpu",
+        overrides={"n_train": 400, "n_test": 200, "batch_size": 100},  # smoke's sizes, without its shorter schedules
+        data_dir=str(synthetic_cifar_dir),
+        no_verify=True,
+        storage=str(tmp_path),
+        checkpoint_every=1,
+        keep_phase_ends=True,
+        pack=pack,
+        progress_every=30,
+    )
+    assert handle.ok
+    run_dir = Path(handle.path)
     assert json.loads((run_dir / "run.json").read_text())["options"]["keep_phase_ends"] is True
     epochs = read_epochs(run_dir)
     states = {}  # (trial id, epoch) -> state file
@@ -281,17 +304,18 @@ def test_kept_phase_ends_stay_beside_the_last_checkpoints_and_go_on_outside_ray(
             history, files = {trial_id: history}, {trial_id: checkpoint / "state.pt"}
         else:
             files = {trial_id: checkpoint / "members" / f"{trial_id}.pt" for trial_id in history}
-        states.update({(t, rows[-1]["epoch"]): files[t] for t, rows in history.items()})
-    assert {t for t, _ in states} == set(epochs.trial_id) and len(set(epochs.trial_id)) == 2
-    for trial_id in set(epochs.trial_id):
-        assert sorted(e for t, e in states if t == trial_id) == [3, 6, 8, 9, 10, 12], trial_id
+        states.update({(t, done[-1]["epoch"]): files[t] for t, done in history.items()})
+    label = dict(zip(epochs.trial_id, epochs.experiment))
+    assert {label[t] for t, _ in states} == {"keep/k3", "keep/k2"}
+    for trial_id, experiment in label.items():
+        assert sorted(e for t, e in states if t == trial_id) == KEPT_STATES[pack][experiment], experiment
 
-    # each state at the end of the second phase goes on in a plain StageWiseTrainer to the run's own last epochs
+    # each state at epoch 6 (a phase end of both) goes on in a plain StageWiseTrainer to the run's own last epochs
     images = load_cifar(synthetic_cifar_dir, verify=False)
-    for trial_id in set(epochs.trial_id):
+    for trial_id, experiment in label.items():
         state = states[trial_id, 6]
         config = TrainConfig.from_flat(torch.load(state, weights_only=True)["config"])
-        assert (config.schedule.k, config.schedule.epochs) == (3, 12)
+        assert (config.schedule.k, config.schedule.epochs) == (int(experiment[-1]), 12)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # as the trial (1 CPU): same kernels, same numbers
         try:
