@@ -702,6 +702,47 @@ def test_row2_note_quotes_the_committed_data():
     )
 
 
+def test_table2_row1_seed1_note_quotes_the_committed_data():
+    """The note on Table 2 row 1's seed 1 quotes its phase ends, and both seeds of both orders, exactly."""
+    note = _note()
+    where = {s: _row_epochs(f"table2-row1{'-seed1' * s}-paper-cpu", "table2/1") for s in (0, 1)}
+    what = {s: _row_epochs(f"table1-row1{'-seed1' * s}-paper-cpu", "table1/1") for s in (0, 1)}
+    assert all((rows["seed"] == seed).all() for runs in (where, what) for seed, rows in runs.items())
+    seed1 = where[1]
+    assert seed1.index.tolist() == list(range(5, 181, 5))  # phase ends only
+    last = seed1.loc[180]
+    both = [f"{r.loc[180, 'final_train_acc']:.3f} / {r.loc[180, 'test_acc']:.3f}" for r in (what[1], where[0])]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 1, ours, seed 1: "
+        f"{both[0]}; Table 2 row 1 seed 0: {both[1]}); {_focus_and_attention(last)}" in note
+    )
+    alpha = seed1["test_fg_alpha"]
+    assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < abs(alpha.loc[65] - 1 / 9)
+    assert (seed1.loc[[65, 75], "phase"] == "where").all()  # where first, k = 5: where phases end at 5, 15, ...
+    assert (
+        f"to epoch 60, was {_at(seed1, 65, 'test_fg_alpha')} after its seventh where phase (epochs 61-65) and "
+        f"{_at(seed1, 75, 'test_fg_alpha')} after its eighth (71-75), then {_at(seed1, 95, 'test_fg_alpha')} at 95, "
+        f"{_at(seed1, 115, 'test_fg_alpha')} at 115 and {_at(seed1, 180, 'test_fg_alpha')} at the end" in note
+    )
+    assert seed1["test_acc"].idxmax() == 180 and "its test accuracy is highest at the end" in note
+
+    def left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
+        """The last phase end within 0.001 of 1/9 before the attention rose for good, and the phase end after it."""
+        ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
+        last = ends.index[(ends - 1 / 9).abs() < 0.001].max()
+        return last, last + 5
+
+    assert [left_uniform(runs[0]) for runs in (what, where)] == [(25, 30), (30, 35)]  # "between epochs 25 and 35"
+    assert [left_uniform(runs[1]) for runs in (what, where)] == [(65, 70), (60, 65)]  # "between 60 and 75"
+    assert (
+        f"(Table 1: within 0.001 of 1/9 at 25, {_at(what[0], 30, 'test_fg_alpha')} at 30; Table 2: at 30, "
+        f"{_at(where[0], 35, 'test_fg_alpha')} at 35)" in note
+    )
+    assert f"(Table 1: at 65, {_at(what[1], 70, 'test_fg_alpha')} at 70; Table 2: at 60, then as above)" in note
+    gaps = [where[s].loc[180, "test_acc"] - what[s].loc[180, "test_acc"] for s in (0, 1)]
+    assert f"+{gaps[0]:.3f} test with seed 0, +{gaps[1]:.3f} with seed 1" in note
+
+
 def test_table2_row1_note_quotes_the_committed_data():
     """The note on Table 2 row 1 (where first) quotes its every-epoch data and Table 1 row 1's phase ends exactly."""
     note = _note()
