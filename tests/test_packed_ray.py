@@ -20,7 +20,7 @@ pytestmark = pytest.mark.ray
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 TIMING = {"mosaics_per_s", "epoch_s", "time_total_s"}
 # Small float64 runs: packed and unpacked agree to 1e-9 (tests/test_packed.py proves it for the trainer itself).
-SMALL = ["--set", "dtype=float64", "--set", "n_train=100", "--set", "n_test=50"]
+SMALL = ["--set", "dtype=float64", "--set", "n_train=40", "--set", "n_test=20"]
 
 
 def packed_run_args(data_dir, results, *extra):

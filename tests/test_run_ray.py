@@ -265,52 +265,54 @@ def test_checkpoint_retention_counts_the_phase_ends_of_the_trial_that_has_most()
 
 
 # Every epoch checkpointed; Ray keeps each trial's phase ends and its newest others, as many as the run's one count
-# (the most phase ends of a trial, plus two) leaves: unpacked, k=3 keeps 4 others and k=2 two; packed, the two
-# configurations share each checkpoint and the union of their phase ends.
+# leaves: the most phase ends of a Ray trial (the pack of k=3 and k=2, whose configurations share each checkpoint and
+# the union of their phase ends: 8) plus two. The k=6 trial alone has 2 phase ends, so it keeps 8 of its others.
 KEPT_STATES = {
-    1: {"keep/k3": [3, 6, 7, 8, 9, 10, 11, 12], "keep/k2": [2, 4, 6, 8, 9, 10, 11, 12]},
-    2: {"keep/k3": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12], "keep/k2": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12]},
+    "keep/k3": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12],
+    "keep/k2": [2, 3, 4, 6, 7, 8, 9, 10, 11, 12],
+    "keep/k6": [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
 }
 
 
-@pytest.mark.parametrize("pack", [1, 2])
 def test_kept_phase_ends_stay_beside_the_newest_checkpoints_and_go_on_outside_ray(
-    pack, ray_cluster, synthetic_cifar_dir, tmp_path
+    ray_cluster, synthetic_cifar_dir, tmp_path
 ):
     from orchestrator.api import run
 
-    rows = [{"label": f"keep/k{k}", "order": "what_first", "k": k, "epochs": 12} for k in (3, 2)]
+    rows = [{"label": f"keep/k{k}", "order": "what_first", "k": k, "epochs": 12} for k in (3, 2, 6)]
     handle = run(
         rows,
         scale="cpu",
-        overrides={"n_train": 400, "n_test": 200, "batch_size": 100},  # smoke's sizes, without its shorter schedules
+        overrides={"n_train": 200, "n_test": 100, "batch_size": 100},  # small, and without smoke's shorter schedules
         data_dir=str(synthetic_cifar_dir),
         no_verify=True,
         storage=str(tmp_path),
         checkpoint_every=1,
         keep_phase_ends=True,
-        pack=pack,
+        pack=2,  # packs evenly: k=3 and k=2 together, k=6 alone (unpacked)
         progress_every=30,
     )
     assert handle.ok
     run_dir = Path(handle.path)
     assert json.loads((run_dir / "run.json").read_text())["options"]["keep_phase_ends"] is True
     epochs = read_epochs(run_dir)
+    packed = pd.read_parquet(run_dir / "trials.parquet").set_index("experiment").pack_id.notna().to_dict()
+    assert packed == {"keep/k3": True, "keep/k2": True, "keep/k6": False}
     states = {}  # (trial id, epoch) -> state file
     for checkpoint in run_dir.glob("tune/*/checkpoint_*"):
         history = json.loads((checkpoint / "history.json").read_text())
-        if pack == 1:  # tune/<trial folder ending in its trial id>/checkpoint_*/state.pt
+        if isinstance(history, list):  # a trial alone: tune/<trial folder ending in its trial id>/checkpoint_*/state.pt
             trial_id = checkpoint.parent.name.rsplit("-", 1)[-1]
             history, files = {trial_id: history}, {trial_id: checkpoint / "state.pt"}
-        else:
+        else:  # a pack: {trial id: history}, members/<trial id>.pt
             files = {trial_id: checkpoint / "members" / f"{trial_id}.pt" for trial_id in history}
         states.update({(t, done[-1]["epoch"]): files[t] for t, done in history.items()})
     label = dict(zip(epochs.trial_id, epochs.experiment))
-    assert {label[t] for t, _ in states} == {"keep/k3", "keep/k2"}
+    assert {label[t] for t, _ in states} == set(KEPT_STATES)
     for trial_id, experiment in label.items():
-        assert sorted(e for t, e in states if t == trial_id) == KEPT_STATES[pack][experiment], experiment
+        assert sorted(e for t, e in states if t == trial_id) == KEPT_STATES[experiment], experiment
 
-    # each state at epoch 6 (a phase end of both) goes on in a plain StageWiseTrainer to the run's own last epochs
+    # each state at epoch 6 (a phase end of all three) goes on in a plain StageWiseTrainer to the run's own last epochs
     images = load_cifar(synthetic_cifar_dir, verify=False)
     for trial_id, experiment in label.items():
         state = states[trial_id, 6]
