@@ -323,6 +323,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def has(n: int) -> str:
+    """The verb after `counted(n, ...)`: '1 trial has', '2 trials have'."""
+    return "has" if n == 1 else "have"
+
+
 def format_value(value, digits: int = 3) -> str:
     return "-" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 

@@ -147,7 +147,7 @@ def plan_pictures(
     tail = []
     if skipped > 0:
         tail.append(
-            f"{aggregate.counted(skipped, 'more experiment')} {'has' if skipped == 1 else 'have'} no picture: "
+            f"{aggregate.counted(skipped, 'more experiment')} {aggregate.has(skipped)} no picture: "
             f"--attention {limit} draws the {aggregate.counted(limit, 'experiment')} with the "
             "best test accuracy (of those with a final state)."
         )

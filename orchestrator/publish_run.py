@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from .aggregate import best_trials, counted, experiment_summary, trial_results
+from .aggregate import best_trials, counted, experiment_summary, has, trial_results
 from .errors import UsageError
 from .report_checks import change_text, mark_paper_changes, off_paper, off_paper_changes
 from .results import (
@@ -186,7 +186,7 @@ def publish(run_dir: str, root: Path, name: str | None = None, states: int = 1, 
     going = results[~results["status"].isin(ENDED)]
     if len(going):
         raise UsageError(
-            f"{run_dir}: {counted(len(going), 'trial')} {'has' if len(going) == 1 else 'have'} not ended ("
+            f"{run_dir}: {counted(len(going), 'trial')} {has(len(going))} not ended ("
             f"{', '.join(sorted(set(going['status'])))}): finish "
             f"the run with mosaic-sweep run ... --resume --name {run.info.get('name', run.name)}, then publish it once"
         )

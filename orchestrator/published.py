@@ -26,6 +26,7 @@ from .aggregate import (
     format_diff,
     format_mean_std,
     format_value,
+    has,
     once_per_pack,
     trial_results,
 )
@@ -279,7 +280,7 @@ def results_section(root: Path) -> str:
         *_para(
             "Paper scale (30,000 training / 10,000 test mosaics, the published epochs), made with this project's "
             f"own CLI and committed as data in [results/published/]({PUBLISHED.as_posix()}/): {len(done)} of 16 "
-            f"table rows {'has' if len(done) == 1 else 'have'} run so far ({counted(len(results), 'trial')}). "
+            f"table rows {has(len(done))} run so far ({counted(len(results), 'trial')}). "
             "Accuracies are fractions; train accuracy is the clean "
             "pass over the training mosaics after the last epoch, as in the write-up. Several seeds: mean ± "
             "sample sd (n). " + (f"Not run yet: {tables}." if tables else "Every row has run.")

@@ -79,9 +79,10 @@ def build_tuner(
     # untouched, and remote storage needs no configuration on the nodes.
     fs = storage.fs if storage.remote else None
     tune_path = storage.path(TUNE_DIR)
-    kept = checkpoint_config(space, trials, keep_phase_ends)  # a restored run keeps its own: the same trials, count
+    # a restored run keeps its own: the same trials, the same count
+    retention = checkpoint_config(space, trials, keep_phase_ends)
     if keep_phase_ends:
-        print(f"mosaic-sweep: {retention_note(kept)}", flush=True)
+        print(f"mosaic-sweep: {retention_note(retention)}", flush=True)
         # Ray would keep every kept checkpoint's whole report (a pack's: every member's row) in the experiment state
         # it rewrites as the run goes; the score is all it needs of them (for the order).
         os.environ["TUNE_ONLY_STORE_CHECKPOINT_SCORE_ATTRIBUTE"] = "1"
@@ -109,7 +110,7 @@ def build_tuner(
         storage_path=storage.path(),
         storage_filesystem=fs,
         failure_config=tune.FailureConfig(max_failures=max_failures),
-        checkpoint_config=kept,
+        checkpoint_config=retention,
         callbacks=callbacks,
         verbose=0,
     )

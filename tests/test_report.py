@@ -317,6 +317,7 @@ def test_counts_take_the_number_their_count_needs():
     from orchestrator.report_text import all_finished_text
 
     assert [aggregate.counted(n, "seed") for n in (0, 1, 2)] == ["0 seeds", "1 seed", "2 seeds"]
+    assert [f"{aggregate.counted(n, 'trial')} {aggregate.has(n)}" for n in (1, 2)] == ["1 trial has", "2 trials have"]
     assert all_finished_text(SimpleNamespace(results=[1])) == "None: the 1 trial finished."
     assert all_finished_text(SimpleNamespace(results=[1, 2])) == "None: all 2 trials finished."
     assert aggregate.problem_text({"status": "ERROR", "epochs_completed": 1}) == "failed after 1 epoch"

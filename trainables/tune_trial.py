@@ -148,11 +148,11 @@ def train_mosaic(
     torch.set_num_threads(max(1, int(context.get_trial_resources().required_resources.get("CPU", 1))))
     device = torch.device("cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu")
     members = trial_members(config, context.get_trial_id())
-    kept = phase_end_epochs(config) if keep_phase_ends else None
+    phase_ends = phase_end_epochs(config) if keep_phase_ends else None
     if PACK_KEY in flat_config(config):
-        _train_pack(members, context.get_trial_id(), images, device, checkpoint_every, kept)
+        _train_pack(members, context.get_trial_id(), images, device, checkpoint_every, phase_ends)
     else:
-        _train_one(*members[0], images, device, checkpoint_every, kept)
+        _train_one(*members[0], images, device, checkpoint_every, phase_ends)
 
 
 class CheckpointUnreadable(RuntimeError):
@@ -201,13 +201,18 @@ def restore(checkpoint, load) -> None:
     raise CheckpointUnreadable(f"no checkpoint of this trial can be read: {'; '.join(failures)}")
 
 
-def _checkpointed(metrics: dict, epoch: int, kept: set[int] | None) -> dict:
-    """A checkpoint's report; with kept phase ends (`kept`), scored for Ray's retention."""
-    return metrics if kept is None else {**metrics, KEEP_SCORE: keep_score(epoch, epoch in kept)}
+def _checkpointed(metrics: dict, epoch: int, phase_ends: set[int] | None) -> dict:
+    """A checkpoint's report; where phase ends are kept (`phase_ends` given), scored for Ray's retention."""
+    return metrics if phase_ends is None else {**metrics, KEEP_SCORE: keep_score(epoch, epoch in phase_ends)}
 
 
 def _train_one(
-    trial_id: str, row: dict, images: CifarImages, device: torch.device, checkpoint_every: int, kept: set[int] | None
+    trial_id: str,
+    row: dict,
+    images: CifarImages,
+    device: torch.device,
+    checkpoint_every: int,
+    phase_ends: set[int] | None,
 ) -> None:
     from ray import tune
 
@@ -222,12 +227,12 @@ def _train_one(
     for row in trainer.epochs():
         metrics = {**fixed, **row}
         gauges.set(metrics)
-        if trainer.done or trainer.epoch % checkpoint_every == 0 or trainer.epoch in (kept or ()):
+        if trainer.done or trainer.epoch % checkpoint_every == 0 or trainer.epoch in (phase_ends or ()):
             with tempfile.TemporaryDirectory() as folder:
                 trainer.save(Path(folder) / STATE_FILE)
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(trainer.history))
                 saved = tune.Checkpoint.from_directory(folder)
-                tune.report(_checkpointed(metrics, trainer.epoch, kept), checkpoint=saved)
+                tune.report(_checkpointed(metrics, trainer.epoch, phase_ends), checkpoint=saved)
         else:
             tune.report(metrics)
 
@@ -238,7 +243,7 @@ def _train_pack(
     images: CifarImages,
     device: torch.device,
     checkpoint_every: int,
-    kept: set[int] | None,
+    phase_ends: set[int] | None,
 ) -> None:
     from ray import tune
 
@@ -269,13 +274,14 @@ def _train_pack(
         metrics = {MEMBERS: reported, "epoch": max(row["epoch"] for row in reported.values())}
         ended = any(row["outcome"] != "running" for row in reported.values())
         epoch = metrics["epoch"]
-        if trainer.done or ended or epoch % checkpoint_every == 0 or epoch in (kept or ()):
+        if trainer.done or ended or epoch % checkpoint_every == 0 or epoch in (phase_ends or ()):
             with tempfile.TemporaryDirectory() as folder:
                 (Path(folder) / MEMBERS).mkdir()
                 for k, (trial_id, _) in enumerate(members):
                     torch.save(trainer.member_state_dict(k), Path(folder) / MEMBERS / f"{trial_id}.pt")
                 histories = {trial_id: trainer.members[k].history for k, (trial_id, _) in enumerate(members)}
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(histories))
-                tune.report(_checkpointed(metrics, epoch, kept), checkpoint=tune.Checkpoint.from_directory(folder))
+                saved = tune.Checkpoint.from_directory(folder)
+                tune.report(_checkpointed(metrics, epoch, phase_ends), checkpoint=saved)
         else:
             tune.report(metrics)
