@@ -702,6 +702,50 @@ def test_row2_note_quotes_the_committed_data():
     )
 
 
+def test_table1_row2_seed1_note_quotes_the_committed_data():
+    """The note on Table 1 row 2's seed 1 quotes its phase ends and seed 0's exactly."""
+    note = _note()
+    seeds = {s: _row_epochs(f"table1-row2{'-seed1' * s}-paper-cpu", "table1/2") for s in (0, 1)}
+    assert all((rows["seed"] == seed).all() for seed, rows in seeds.items())
+    zero, one = seeds[0], seeds[1]
+    assert one.index.tolist() == list(range(10, 201, 10))  # phase ends only; what first, k = 10: where ends at 20, 40..
+    assert (one.loc[range(20, 201, 20), "phase"] == "where").all()
+    last = one.loc[200]
+    assert (
+        f"{_headline(last, '0.94 / 0.79')[:-1]}; seed 0: {zero.loc[200, 'final_train_acc']:.3f} / "
+        f"{zero.loc[200, 'test_acc']:.3f}); {_focus_and_attention(last)}" in note
+    )
+    assert abs(one.loc[10, "train_loss"] - math.log(3)) < 0.001
+    assert (
+        f"(running train loss {_at(one, 10, 'train_loss')}, ln 3, and test accuracy {_at(one, 10, 'test_acc')} at "
+        f"epoch 10; seed 0: {_at(zero, 10, 'train_loss')} and {_at(zero, 10, 'test_acc')})" in note
+    )
+    alpha = one["test_fg_alpha"]
+    assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < abs(zero.loc[40, "test_fg_alpha"] - 1 / 9)
+    assert f"to epoch 60 (seed 0: {_at(zero, 40, 'test_fg_alpha')} by epoch 40)" in note
+    assert f"the fourth (epochs 71-80) took it to {_at(one, 80, 'test_fg_alpha')}" in note
+    later = [one.loc[e, "test_acc"] > zero.loc[e - 40, "test_acc"] for e in range(80, 201, 20)]
+    assert later == [True] * 4 + [False] * 3  # "higher ... through epoch 140, lower after"
+    assert f"({_at(one, 80, 'test_acc')} at 80, seed 0: {_at(zero, 40, 'test_acc')} at 40), lower after" in note
+    peaks = [(rows["test_fg_alpha"].idxmax(), f"{rows['test_fg_alpha'].max():.3f}") for rows in (one, zero)]
+    assert f"highest at epoch {peaks[0][0]} ({peaks[0][1]}; seed 0: {peaks[1][1]} at {peaks[1][0]})" in note
+    for rows in (one, zero):  # the last where phase lowers test accuracy and attention, raises the loss
+        assert rows.loc[200, "test_acc"] < rows.loc[190, "test_acc"]
+        assert rows.loc[200, "test_fg_alpha"] < rows.loc[190, "test_fg_alpha"]
+        assert rows.loc[200, "train_loss"] > rows.loc[190, "train_loss"]
+        assert 0.01 <= rows.loc[190, "test_acc"] - rows.loc[200, "test_acc"] <= 0.03  # "costs it 0.01-0.03"
+    for column in ("test_acc", "test_fg_alpha", "train_loss"):
+        assert (
+            f"from {_at(one, 190, column)} to {_at(one, 200, column)} (seed 0: {_at(zero, 190, column)} to "
+            f"{_at(zero, 200, column)})" in note
+        )
+    test = pd.Series([zero.loc[200, "test_acc"], last["test_acc"]])
+    assert abs(test.mean() - 0.79) < 2 * test.std()
+    assert f"({test.mean():.3f} ± {test.std():.3f})" in note
+    assert f"both seeds ended at {last['final_train_acc']:.3f}" in note
+    assert f"{zero.loc[200, 'final_train_acc']:.3f}" == f"{last['final_train_acc']:.3f}"
+
+
 def test_table2_row1_seed1_note_quotes_the_committed_data():
     """The note on Table 2 row 1's seed 1 quotes its phase ends, and both seeds of both orders, exactly."""
     note = _note()
