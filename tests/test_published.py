@@ -527,6 +527,13 @@ def _row_epochs(folder: str, experiment: str) -> pd.DataFrame:
     return epochs[epochs["experiment"] == experiment].set_index("epoch")
 
 
+def _both_seeds(table: int, row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeds 0 and 1 of a table row, each published from its own CPU run (seed 1's folder named -seed1)."""
+    seeds = tuple(_row_epochs(f"table{table}-row{row}{'-seed1' * s}-paper-cpu", f"table{table}/{row}") for s in (0, 1))
+    assert all((rows["seed"] == seed).all() for seed, rows in enumerate(seeds))
+    return seeds
+
+
 def _headline(last: pd.Series, published: str) -> str:
     return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
 
@@ -591,9 +598,7 @@ def test_row_notes_quote_the_committed_data():
 def test_row1_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 1's seed 1 quotes its phase ends, and seed 0's, exactly."""
     note = _note()
-    seed1 = _row_epochs("table1-row1-seed1-paper-cpu", "table1/1")
-    seed0 = _row_epochs("table1-row1-paper-cpu", "table1/1")
-    assert (seed1["seed"] == 1).all() and (seed0["seed"] == 0).all()
+    seed0, seed1 = _both_seeds(1, 1)
     last, first = seed1.loc[180], seed0.loc[180]
     assert (
         f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.96 / 0.81; "
@@ -626,9 +631,7 @@ def test_row1_seed1_note_quotes_the_committed_data():
 def test_row3_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 3's seed 1 quotes its phase ends, and seed 0's, exactly."""
     note = _note()
-    seed1 = _row_epochs("table1-row3-seed1-paper-cpu", "table1/3")
-    seed0 = _row_epochs("table1-row3-paper-cpu", "table1/3")
-    assert (seed1["seed"] == 1).all() and (seed0["seed"] == 0).all()
+    seed0, seed1 = _both_seeds(1, 3)
     assert (seed1.loc[[40, 80, 120, 280], "phase"] == "where").all()  # where phases end at these epochs
     assert f"the mean foreground alpha is {_row3_where_phase_alphas(seed1)}" in note
     assert f"(seed 0: {', '.join(_row3_alpha_ends(seed0))})" in note
@@ -705,16 +708,12 @@ def test_row2_note_quotes_the_committed_data():
 def test_table1_row2_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 2's seed 1 quotes its phase ends and seed 0's exactly."""
     note = _note()
-    seeds = {s: _row_epochs(f"table1-row2{'-seed1' * s}-paper-cpu", "table1/2") for s in (0, 1)}
-    assert all((rows["seed"] == seed).all() for seed, rows in seeds.items())
-    zero, one = seeds[0], seeds[1]
+    zero, one = _both_seeds(1, 2)
     assert one.index.tolist() == list(range(10, 201, 10))  # phase ends only; what first, k = 10: where ends at 20, 40..
     assert (one.loc[range(20, 201, 20), "phase"] == "where").all()
     last = one.loc[200]
-    assert (
-        f"{_headline(last, '0.94 / 0.79')[:-1]}; seed 0: {zero.loc[200, 'final_train_acc']:.3f} / "
-        f"{zero.loc[200, 'test_acc']:.3f}); {_focus_and_attention(last)}" in note
-    )
+    seed0 = f"{zero.loc[200, 'final_train_acc']:.3f} / {zero.loc[200, 'test_acc']:.3f}"
+    assert f"{_headline(last, f'0.94 / 0.79; seed 0: {seed0}')}; {_focus_and_attention(last)}" in note
     assert abs(one.loc[10, "train_loss"] - math.log(3)) < 0.001
     assert (
         f"(running train loss {_at(one, 10, 'train_loss')}, ln 3, and test accuracy {_at(one, 10, 'test_acc')} at "
@@ -749,9 +748,7 @@ def test_table1_row2_seed1_note_quotes_the_committed_data():
 def test_table2_row1_seed1_note_quotes_the_committed_data():
     """The note on Table 2 row 1's seed 1 quotes its phase ends, and both seeds of both orders, exactly."""
     note = _note()
-    where = {s: _row_epochs(f"table2-row1{'-seed1' * s}-paper-cpu", "table2/1") for s in (0, 1)}
-    what = {s: _row_epochs(f"table1-row1{'-seed1' * s}-paper-cpu", "table1/1") for s in (0, 1)}
-    assert all((rows["seed"] == seed).all() for runs in (where, what) for seed, rows in runs.items())
+    where, what = _both_seeds(2, 1), _both_seeds(1, 1)
     seed1 = where[1]
     assert seed1.index.tolist() == list(range(5, 181, 5))  # phase ends only
     last = seed1.loc[180]

@@ -201,6 +201,11 @@ def restore(checkpoint, load) -> None:
     raise CheckpointUnreadable(f"no checkpoint of this trial can be read: {'; '.join(failures)}")
 
 
+def _checkpoint_due(epoch: int, checkpoint_every: int, phase_ends: set[int] | None) -> bool:
+    """Every `checkpoint_every` epochs and, where phase ends are kept, at each of them (the trial's end is always)."""
+    return epoch % checkpoint_every == 0 or epoch in (phase_ends or ())
+
+
 def _checkpointed(metrics: dict, epoch: int, phase_ends: set[int] | None) -> dict:
     """A checkpoint's report; where phase ends are kept (`phase_ends` given), scored for Ray's retention."""
     return metrics if phase_ends is None else {**metrics, KEEP_SCORE: keep_score(epoch, epoch in phase_ends)}
@@ -227,7 +232,7 @@ def _train_one(
     for row in trainer.epochs():
         metrics = {**fixed, **row}
         gauges.set(metrics)
-        if trainer.done or trainer.epoch % checkpoint_every == 0 or trainer.epoch in (phase_ends or ()):
+        if trainer.done or _checkpoint_due(trainer.epoch, checkpoint_every, phase_ends):
             with tempfile.TemporaryDirectory() as folder:
                 trainer.save(Path(folder) / STATE_FILE)
                 (Path(folder) / HISTORY_FILE).write_text(json.dumps(trainer.history))
@@ -274,7 +279,7 @@ def _train_pack(
         metrics = {MEMBERS: reported, "epoch": max(row["epoch"] for row in reported.values())}
         ended = any(row["outcome"] != "running" for row in reported.values())
         epoch = metrics["epoch"]
-        if trainer.done or ended or epoch % checkpoint_every == 0 or epoch in (phase_ends or ()):
+        if trainer.done or ended or _checkpoint_due(epoch, checkpoint_every, phase_ends):
             with tempfile.TemporaryDirectory() as folder:
                 (Path(folder) / MEMBERS).mkdir()
                 for k, (trial_id, _) in enumerate(members):
