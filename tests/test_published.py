@@ -873,6 +873,62 @@ def test_table2_row2_note_quotes_the_committed_data():
     )
 
 
+def test_table2_row2_seed1_note_quotes_the_committed_data():
+    """The note on Table 2 row 2's seed 1 quotes its phase ends, and both seeds of both orders, exactly."""
+    note = _note()
+    (what0, what1), (where0, where1) = _both_seeds(1, 2), _both_seeds(2, 2)
+    assert where1.index.tolist() == list(range(10, 201, 10))  # phase ends only; where first, k = 10
+    assert (where1.loc[range(10, 201, 20), "phase"] == "where").all()
+    last = where1.loc[200]
+    others = [f"{r.loc[200, 'final_train_acc']:.3f} / {r.loc[200, 'test_acc']:.3f}" for r in (what1, where0)]
+    assert (
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 2, ours, seed 1: "
+        f"{others[0]}; Table 2 row 2 seed 0: {others[1]}); {_focus_and_attention(last)}" in note
+    )
+    # the first what phase of seed 1 moved nothing in either order (ln 3), seed 0's did
+    assert all(abs(rows.loc[e, "train_loss"] - math.log(3)) < 0.001 for rows, e in ((where1, 20), (what1, 10)))
+    assert all(rows.loc[e, "train_loss"] < 1.08 for rows, e in ((where0, 20), (what0, 10)))
+    assert (
+        f"(running train loss {_at(where1, 20, 'train_loss')}, ln 3, and test accuracy {_at(where1, 20, 'test_acc')} "
+        f"at epoch 20; Table 1 seed 1: {_at(what1, 10, 'train_loss')} and {_at(what1, 10, 'test_acc')} at 10; seed 0: "
+        f"{_at(where0, 20, 'train_loss')} and {_at(where0, 20, 'test_acc')} at 20 where first, "
+        f"{_at(what0, 10, 'train_loss')} and {_at(what0, 10, 'test_acc')} at 10 what first)" in note
+    )
+    alpha = where1["test_fg_alpha"]
+    assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < alpha.loc[70] - 1 / 9
+    assert (what1.loc[:70, "test_fg_alpha"] - 1 / 9).abs().max() < 0.001 < what1.loc[80, "test_fg_alpha"] - 1 / 9
+    assert (where0.loc[:20, "test_fg_alpha"] - 1 / 9).abs().max() < 0.001 < where0.loc[30, "test_fg_alpha"] - 1 / 9
+    assert (
+        f"(epochs 61-70: {_at(where1, 70, 'test_fg_alpha')} at 70), as Table 1 row 2's seed 1 did "
+        f"({_at(what1, 80, 'test_fg_alpha')} after its fourth, epoch 80); seed 0 of Table 2 had left it in its second "
+        f"({_at(where0, 30, 'test_fg_alpha')} at 30, {_at(where0, 50, 'test_fg_alpha')} at 50)" in note
+    )
+    assert alpha.loc[range(70, 191, 20)].is_monotonic_increasing and alpha.idxmax() == 190
+    assert alpha.loc[range(70, 191, 20)].diff().iloc[1:].gt(0).all()  # "rose in every where phase"
+    rose = ", ".join(f"{_at(where1, e, 'test_fg_alpha')} at {e}" for e in (90, 110, 150, 190))
+    assert f"rose in every where phase to the end ({rose})" in note
+    peaks = []
+    for rows in (what0, what1, where0):  # peaked before the end and fell
+        top = rows["test_fg_alpha"].idxmax()
+        assert top < 190 and rows.loc[200, "test_fg_alpha"] < rows.loc[top, "test_fg_alpha"]
+        peaks.append(f"{_at(rows, top, 'test_fg_alpha')} at {top}")
+    assert (
+        f"(Table 1 seed 0: {peaks[0]}, {_at(what0, 200, 'test_fg_alpha')} at the end; seed 1: {peaks[1]}, "
+        f"{_at(what1, 200, 'test_fg_alpha')}; Table 2 seed 0: {peaks[2]}, {_at(where0, 200, 'test_fg_alpha')})" in note
+    )
+    pairs = ((what0, where0), (what1, where1))
+    at_end = [where.loc[200, "test_acc"] - what.loc[200, "test_acc"] for what, where in pairs]
+    at_last_what = [where.loc[200, "test_acc"] - what.loc[190, "test_acc"] for what, where in pairs]
+    cost = [what.loc[190, "test_acc"] - what.loc[200, "test_acc"] for what, _ in pairs]
+    assert all(0 < late < end for late, end in zip(at_last_what, at_end, strict=True))
+    assert (
+        f"+{at_end[0]:.3f} test with seed 0, +{at_end[1]:.3f} with seed 1; against Table 1's test accuracy at the end "
+        f"of its last what phase (epoch 190: {_at(what0, 190, 'test_acc')} and {_at(what1, 190, 'test_acc')}), "
+        f"+{at_last_what[0]:.3f} and +{at_last_what[1]:.3f}" in note
+    )
+    assert f"which cost its seeds {cost[0]:.3f} and {cost[1]:.3f}, not the order" in note
+
+
 def test_table2_row3_note_quotes_the_committed_data():
     """The note on Table 2 row 3 quotes its phase ends and Table 1 row 3's exactly."""
     note, where, what = _both_orders(3, k=20, epochs=280)
