@@ -534,6 +534,11 @@ def _both_seeds(table: int, row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return seeds
 
 
+def _train_test(last: pd.Series) -> str:
+    """A trial's final numbers as the notes quote them: 'clean-pass train / test'."""
+    return f"{last['final_train_acc']:.3f} / {last['test_acc']:.3f}"
+
+
 def _headline(last: pd.Series, published: str) -> str:
     return f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published {published})"
 
@@ -550,11 +555,11 @@ def _final_line(last: pd.Series, published: str) -> str:
     return f"{_headline(last, published)}; {_focus_and_attention(last)}"
 
 
-def _beside_table1(last: pd.Series, other: pd.Series, row: int, aside: str = "") -> str:
-    """A Table 2 note's first line: its final numbers beside those of Table 1's row (ours), focus and attention."""
+def _beside_table1(last: pd.Series, other: pd.Series, row: int, aside: str = "", ours: str = "ours") -> str:
+    """A Table 2 note's first line: its final numbers beside those of Table 1's row (`ours`), focus and attention."""
     return (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row {row}, ours: "
-        f"{other['final_train_acc']:.3f} / {other['test_acc']:.3f}{aside}); {_focus_and_attention(last)}"
+        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row {row}, {ours}: "
+        f"{_train_test(other)}{aside}); {_focus_and_attention(last)}"
     )
 
 
@@ -600,10 +605,7 @@ def test_row1_seed1_note_quotes_the_committed_data():
     note = _note()
     seed0, seed1 = _both_seeds(1, 1)
     last, first = seed1.loc[180], seed0.loc[180]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.96 / 0.81; "
-        f"seed 0: {first['final_train_acc']:.3f} / {first['test_acc']:.3f}); {_focus_and_attention(last)}" in note
-    )
+    assert _final_line(last, f"0.96 / 0.81; seed 0: {_train_test(first)}") in note
     where_ends = seed1.index[seed1["phase"] == "where"]
     assert where_ends[:7].tolist() == list(range(10, 71, 10))  # k = 5: where phases end at 10, 20, ...
     assert (seed1.loc[:65, "test_fg_alpha"] - 1 / 9).abs().max() < 0.001 < seed1.loc[70, "test_fg_alpha"] - 1 / 9
@@ -646,10 +648,7 @@ def test_row3_seed1_note_quotes_the_committed_data():
     assert at_best == [60, 80]  # "peaks at the end of the second what phase and stays there through a where phase"
     assert f"peaks at {best:.3f} (epochs 60 and 80) and falls to {_at(seed1, 280, 'test_acc')}" in note
     last, first = seed1.loc[280], seed0.loc[280]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (published 0.97 / 0.43; "
-        f"seed 0: {first['final_train_acc']:.3f} / {first['test_acc']:.3f}); {_focus_and_attention(last)}" in note
-    )
+    assert _final_line(last, f"0.97 / 0.43; seed 0: {_train_test(first)}") in note
 
 
 def test_row6_note_quotes_the_committed_data():
@@ -712,8 +711,7 @@ def test_table1_row2_seed1_note_quotes_the_committed_data():
     assert one.index.tolist() == list(range(10, 201, 10))  # phase ends only; what first, k = 10: where ends at 20, 40..
     assert (one.loc[range(20, 201, 20), "phase"] == "where").all()
     last = one.loc[200]
-    seed0 = f"{zero.loc[200, 'final_train_acc']:.3f} / {zero.loc[200, 'test_acc']:.3f}"
-    assert f"{_headline(last, f'0.94 / 0.79; seed 0: {seed0}')}; {_focus_and_attention(last)}" in note
+    assert _final_line(last, f"0.94 / 0.79; seed 0: {_train_test(zero.loc[200])}") in note
     assert abs(one.loc[10, "train_loss"] - math.log(3)) < 0.001
     assert (
         f"(running train loss {_at(one, 10, 'train_loss')}, ln 3, and test accuracy {_at(one, 10, 'test_acc')} at "
@@ -752,11 +750,8 @@ def test_table2_row1_seed1_note_quotes_the_committed_data():
     seed1 = where[1]
     assert seed1.index.tolist() == list(range(5, 181, 5))  # phase ends only
     last = seed1.loc[180]
-    both = [f"{r.loc[180, 'final_train_acc']:.3f} / {r.loc[180, 'test_acc']:.3f}" for r in (what[1], where[0])]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 1, ours, seed 1: "
-        f"{both[0]}; Table 2 row 1 seed 0: {both[1]}); {_focus_and_attention(last)}" in note
-    )
+    seed0 = f"; Table 2 row 1 seed 0: {_train_test(where[0].loc[180])}"
+    assert _beside_table1(last, what[1].loc[180], 1, seed0, ours="ours, seed 1") in note
     alpha = seed1["test_fg_alpha"]
     assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < abs(alpha.loc[65] - 1 / 9)
     assert (seed1.loc[[65, 75], "phase"] == "where").all()  # where first, k = 5: where phases end at 5, 15, ...
@@ -880,11 +875,8 @@ def test_table2_row2_seed1_note_quotes_the_committed_data():
     assert where1.index.tolist() == list(range(10, 201, 10))  # phase ends only; where first, k = 10
     assert (where1.loc[range(10, 201, 20), "phase"] == "where").all()
     last = where1.loc[200]
-    others = [f"{r.loc[200, 'final_train_acc']:.3f} / {r.loc[200, 'test_acc']:.3f}" for r in (what1, where0)]
-    assert (
-        f"clean-pass train {last['final_train_acc']:.3f}, test {last['test_acc']:.3f} (Table 1 row 2, ours, seed 1: "
-        f"{others[0]}; Table 2 row 2 seed 0: {others[1]}); {_focus_and_attention(last)}" in note
-    )
+    seed0 = f"; Table 2 row 2 seed 0: {_train_test(where0.loc[200])}"
+    assert _beside_table1(last, what1.loc[200], 2, seed0, ours="ours, seed 1") in note
     # the first what phase of seed 1 moved nothing in either order (ln 3), seed 0's did
     assert all(abs(rows.loc[e, "train_loss"] - math.log(3)) < 0.001 for rows, e in ((where1, 20), (what1, 10)))
     assert all(rows.loc[e, "train_loss"] < 1.08 for rows, e in ((where0, 20), (what0, 10)))
