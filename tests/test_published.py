@@ -189,6 +189,25 @@ def test_a_report_with_nothing_to_draw_needs_no_cifar(tmp_path):
     assert "No final state of the best seed under tune/ for table1/7, table2/7; no picture." in text
 
 
+REMOVED = {f: json.loads((f / "run.json").read_text())["published"].get("states_removed") for f in FOLDERS}
+
+
+@pytest.mark.parametrize("folder,removed", [pytest.param(f, r, id=f.name) for f, r in REMOVED.items() if r])
+def test_removed_states_are_named_and_in_the_history(folder, removed):
+    """A state dropped for the budget is recorded in run.json (trial, path, commit) and that commit holds it, so
+    `git show COMMIT:PATH` brings it back."""
+    trials, _ = _tables(folder)
+    assert set(removed["trials"]) <= set(trials["trial_id"]) and len(removed["paths"]) == len(removed["trials"])
+    for trial_id, path in zip(removed["trials"], removed["paths"]):
+        assert trial_id in path and not (folder / path).exists(), (folder.name, path)
+        commit = subprocess.run(["git", "cat-file", "-e", f"{removed['commit']}^{{commit}}"], cwd=ROOT)
+        if commit.returncode:
+            pytest.skip(f"commit {removed['commit']} is not in this checkout (not a git clone, or a shallow one)")
+        where = f"{removed['commit']}:{(folder / path).relative_to(ROOT).as_posix()}"
+        kind = subprocess.run(["git", "cat-file", "-t", where], cwd=ROOT, capture_output=True, text=True)
+        assert kind.stdout.strip() == "blob", (where, kind.stderr)
+
+
 def test_committed_states_load():
     from orchestrator.attention import load_weights
 
@@ -1013,11 +1032,14 @@ def test_row_5s_committed_where_network_is_dead(real_images):
     1/9 and no weight of the where network gets a gradient (the note's explanation, from the repository alone)."""
     from trainables import StageWiseTrainer, TrainConfig
 
-    row4, row5 = _rows_4_5()
-    storage = RunStorage(str(ROWS_4_5))
+    _, row5 = _rows_4_5()
+    row1 = _row_epochs("table1-row1-paper-cpu", "table1/1")  # row 4's state went for the budget; row 1's is alive
     states = {
-        n: torch.load(find_final_state(storage, row["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
-        for n, row in ((4, row4), (5, row5))
+        n: torch.load(find_final_state(RunStorage(str(folder)), trial), map_location="cpu", weights_only=True)
+        for n, folder, trial in (
+            (5, ROWS_4_5, row5["trial_id"].iloc[0]),
+            (1, ROOT / PUBLISHED / "table1-row1-paper-cpu", row1["trial_id"].iloc[0]),
+        )
     }
     trainer = StageWiseTrainer(TrainConfig.from_flat(states[5]["config"]), real_images, "cpu")
     where, what, test = trainer.nets["where"], trainer.nets["what"], trainer.sets["test"]
@@ -1025,7 +1047,7 @@ def test_row_5s_committed_where_network_is_dead(real_images):
     active = {}
     hook = where.fc3.register_forward_hook(lambda m, i, out: active.__setitem__("n", (out > 0).sum().item()))
     try:
-        for n, expect_dead in ((5, True), (4, False)):  # row 4, alive, for contrast
+        for n, expect_dead in ((5, True), (1, False)):  # row 1, alive, for contrast
             where.load_state_dict(full_weights(states[n]["nets"]["where"]))
             fired = 0
             for idx in torch.arange(len(test)).split(2000):  # every test mosaic, in batches (memory)
