@@ -109,6 +109,11 @@ def test_run_folder_is_well_formed(folder):
         assert all(not meta.row_group(0).column(i).is_stats_set for i in range(meta.num_columns)), path
 
 
+def _committed_state(folder: Path, trial_id: str) -> dict:
+    """The committed final state of a published trial, as saved (compact weights: read them through full_weights)."""
+    return torch.load(find_final_state(RunStorage(str(folder)), trial_id), map_location="cpu", weights_only=True)
+
+
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
 def test_final_states_are_the_trials_networks(folder):
     trials, epochs = _tables(folder)
@@ -117,7 +122,7 @@ def test_final_states_are_the_trials_networks(folder):
     with_state = [t for t in trials["trial_id"] if find_final_state(storage, t) is not None]
     assert with_state == named, f"{folder.name}: states of {with_state}, run.json names {named}"  # --states 0: none
     for trial_id in named:
-        state = torch.load(find_final_state(storage, trial_id), map_location="cpu", weights_only=True)
+        state = _committed_state(folder, trial_id)
         assert set(state) == set(STATE_KEYS) and set(state["nets"]) == {"where", "what"}
         dtypes = {w.dtype for net in state["nets"].values() for w in net.values()}
         assert dtypes == {torch.int8, torch.float32, torch.float16}  # compact: int8 x scale, float16 biases
@@ -226,9 +231,8 @@ def test_committed_compact_networks_score_what_the_trial_reported(folder, real_i
     from trainables import StageWiseTrainer, TrainConfig
 
     trials = pq.read_table(folder / "trials.parquet").to_pandas().set_index("trial_id")
-    storage = RunStorage(str(folder))
     for trial_id in json.loads((folder / "run.json").read_text())["published"]["state_trials"]:
-        state = torch.load(find_final_state(storage, trial_id), map_location="cpu", weights_only=True)
+        state = _committed_state(folder, trial_id)
         trainer = StageWiseTrainer(TrainConfig.from_flat(state["config"]), real_images, "cpu")
         for name, net in trainer.nets.items():
             net.load_state_dict(full_weights(state["nets"][name]))
@@ -1036,11 +1040,8 @@ def test_row_5s_committed_where_network_is_dead(real_images):
     _, row5 = _rows_4_5()
     row1 = _row_epochs("table1-row1-paper-cpu", "table1/1")  # row 4's state went for the budget; row 1's is alive
     states = {
-        n: torch.load(find_final_state(RunStorage(str(folder)), trial), map_location="cpu", weights_only=True)
-        for n, folder, trial in (
-            (5, ROWS_4_5, row5["trial_id"].iloc[0]),
-            (1, ROOT / PUBLISHED / "table1-row1-paper-cpu", row1["trial_id"].iloc[0]),
-        )
+        5: _committed_state(ROWS_4_5, row5["trial_id"].iloc[0]),
+        1: _committed_state(ROOT / PUBLISHED / "table1-row1-paper-cpu", row1["trial_id"].iloc[0]),
     }
     trainer = StageWiseTrainer(TrainConfig.from_flat(states[5]["config"]), real_images, "cpu")
     where, what, test = trainer.nets["where"], trainer.nets["what"], trainer.sets["test"]
@@ -1326,8 +1327,7 @@ def test_table2_row5s_committed_networks_answer_one_class_through_one_tile(real_
     from trainables.cifar import CLASSES
 
     row5, _ = _table2_rows_5_6()
-    storage = RunStorage(str(ROOT / PUBLISHED / ROWS_T2_5_6))
-    state = torch.load(find_final_state(storage, row5["trial_id"].iloc[0]), map_location="cpu", weights_only=True)
+    state = _committed_state(ROOT / PUBLISHED / ROWS_T2_5_6, row5["trial_id"].iloc[0])
     config = TrainConfig.from_flat(state["config"])
     trainer = StageWiseTrainer(config, real_images, "cpu")
     for name, net in trainer.nets.items():
