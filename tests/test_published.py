@@ -477,8 +477,8 @@ def test_table2_verdicts_say_so_when_a_row_stands_beside_its_table1_row():
 
 def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
     """A published set with no flagged trial (here: Table 1 row 1 alone) has no flag sentences, and the whole set
-    says each in the verdict of each row with such a trial: collapse (Table 1 row 5), saturation (rows 5 and 8 of
-    both tables), fall (Table 2 row 5)."""
+    says each in the verdict of each row with such a trial: collapse (Table 1 rows 5 and 6), saturation (rows 5 and 8
+    of both tables), fall (Table 2 row 5)."""
     shutil.copytree(ROOT / PUBLISHED / "table1-row1-paper-cpu", tmp_path / PUBLISHED / "table1-row1-paper-cpu")
     _, summary = published_summary(tmp_path)
     when = [f"{flag.prefix}_when" for flag in DATED_FLAGS]
@@ -492,7 +492,7 @@ def test_published_runs_without_a_flagged_trial_summarise(tmp_path):
         column: [v.split(":")[0] for v in lines if opening in v] for column, (opening, _) in FLAG_SENTENCES.items()
     }
     saturated = ["- row 5", "- row 8"] * 2
-    assert flagged == {"collapsed": ["- row 5"], "saturated": saturated, "fell": ["- row 5"]}
+    assert flagged == {"collapsed": ["- row 5", "- row 6"], "saturated": saturated, "fell": ["- row 5"]}
     assert list(FLAG_SENTENCES) == [flag.prefix for flag in DATED_FLAGS]  # a sentence for every dated flag
 
 
@@ -713,6 +713,63 @@ def test_row6_note_quotes_the_committed_data():
     lowest = row6.loc[101:, "test_acc"].idxmin()
     assert f"after epoch 100 our lowest test accuracy is {at(lowest, 'test_acc')} (epoch {lowest})" in note
     assert f"0.86, is far below ours ({last['final_train_acc']:.3f})" in note
+
+
+def test_row6_seed1_note_quotes_the_committed_data():
+    """The note on Table 1 row 6's seed 1 (every epoch committed) quotes its epochs, and seed 0's, exactly: the death
+    of its where network at epoch 352 and what the what network did after it."""
+    note = _note()
+    seed0, seed1 = _both_seeds(1, 6)
+    assert seed1.index.tolist() == list(range(1, 501))
+    last = seed1.loc[500]
+    assert _final_line(last, f"0.86 / 0.41; seed 0: {_train_test(seed0.loc[500])}") in note
+    ends = range(50, 351, 50)
+    assert (
+        f"test accuracy at the phase ends {', '.join(_at(seed1, e, 'test_acc') for e in ends)} (epochs 50-350; seed "
+        f"0: {', '.join(_at(seed0, e, 'test_acc') for e in ends)})" in note
+    )
+    for rows, low in ((seed1, 151), (seed0, 151)):  # the second where phase opens with its lowest alpha
+        assert rows.loc[151:200, "test_fg_alpha"].idxmin() == low
+    assert (
+        f"(epoch 151: foreground alpha from {_at(seed1, 150, 'test_fg_alpha')} to {_at(seed1, 151, 'test_fg_alpha')}, "
+        f"test accuracy {_at(seed1, 151, 'test_acc')}; seed 0: {_at(seed0, 150, 'test_fg_alpha')} to "
+        f"{_at(seed0, 151, 'test_fg_alpha')}, {_at(seed0, 151, 'test_acc')})" in note
+    )
+    assert seed1.loc[300, "test_fg_alpha"] == seed1.loc[350, "test_fg_alpha"]  # a what phase leaves the alphas
+    assert f"third left it at {_at(seed1, 300, 'test_fg_alpha')} (epoch 300)" in note
+    assert (
+        f"at epoch 351 the alpha fell to {_at(seed1, 351, 'test_fg_alpha')} (running train loss "
+        f"{_at(seed1, 351, 'train_loss')}), at 352 the running train loss rose to {_at(seed1, 352, 'train_loss')} and "
+        f"the attention became exactly uniform" in note
+    )
+    assert abs(seed1.loc[351, "test_fg_alpha"] - 1 / 9) > 0.1
+    dead = seed1.loc[352:]  # 1/9 on every tile of every test mosaic: so the mean, and no alpha >= 0.5
+    assert (dead["test_fg_alpha"] - 1 / 9).abs().max() < 1e-6 and (dead["test_alpha_ge_half"] == 0).all()
+    assert f"test accuracy {_at(seed1, 352, 'test_acc')})" in note
+    measured = ["train_loss", "train_acc", "test_acc", "test_loss"]
+    for start, end in ((353, 400), (451, 500)):  # the dead where phases repeat their first epoch's numbers
+        phase = seed1.loc[start:end]
+        assert (phase["phase"] == "where").all() and (phase[measured].round(6).nunique() == 1).all(), start
+    assert (
+        f"(running train loss {_at(seed1, 353, 'train_loss')} and test accuracy {_at(seed1, 353, 'test_acc')} at "
+        f"epochs 353-400; {_at(seed1, 451, 'train_loss')} and {_at(seed1, 451, 'test_acc')} at 451-500)" in note
+    )
+    what = seed1.loc[401:450]
+    assert (what["phase"] == "what").all()
+    best = what["test_acc"].idxmax()
+    assert (
+        f"(running train accuracy {_at(seed1, 401, 'train_acc')} at epoch 401, {_at(seed1, 450, 'train_acc')} at 450) "
+        f"while its test accuracy peaks at {_at(seed1, best, 'test_acc')} (epoch {best}) and falls to "
+        f"{_at(seed1, 450, 'test_acc')}" in note
+    )
+    for column, published in (("final_train_acc", 0.86), ("test_acc", 0.41)):  # "inside our mean ± 2 sd"
+        values = pd.Series([seed0.loc[500, column], last[column]])
+        assert abs(values.mean() - published) <= 2 * values.std(), column
+        assert min(values) < published < max(values) or column == "test_acc"
+    assert f"between our seeds' ({_at(seed0, 500, 'final_train_acc')} and {_at(seed1, 500, 'final_train_acc')})" in note
+    # the README's generated verdict dates it too (report_checks.collapse_checks: the first exactly uniform test pass)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "The attention collapsed to uniform at epoch 352 and stayed (in 1 of 2 seeds)" in readme
 
 
 def test_row2_note_quotes_the_committed_data():
@@ -1032,25 +1089,30 @@ def test_rows_4_and_5_notes_quote_the_committed_data():
     assert "The attention collapsed to uniform at epoch 291 and stayed (in 1 of 2 seeds)" in readme
 
 
-def test_row_5s_committed_where_network_is_dead(real_images):
-    """No unit of the committed row-5 WhereNet's last hidden layer fires on any test tile, so every tile gets alpha
-    1/9 and no weight of the where network gets a gradient (the note's explanation, from the repository alone)."""
+# The published trials whose notes say their where network died: (folder, experiment).
+DEAD_WHERE_NETWORKS = [(ROWS_4_5.name, "table1/5"), ("table1-row6-seed1-paper-cpu", "table1/6")]
+
+
+@pytest.mark.parametrize("folder, experiment", DEAD_WHERE_NETWORKS, ids=lambda v: v.replace("/", "-"))
+def test_committed_where_network_is_dead(real_images, folder, experiment):
+    """No unit of the committed WhereNet's last hidden layer fires on any test tile, so every tile gets alpha 1/9
+    and no weight of the where network gets a gradient (the note's explanation, from the repository alone)."""
     from trainables import StageWiseTrainer, TrainConfig
 
-    _, row5 = _rows_4_5()
+    rows = _row_epochs(folder, experiment)
     row1 = _row_epochs("table1-row1-paper-cpu", "table1/1")  # row 4's state went for the budget; row 1's is alive
     states = {
-        5: _committed_state(ROWS_4_5, row5["trial_id"].iloc[0]),
-        1: _committed_state(ROOT / PUBLISHED / "table1-row1-paper-cpu", row1["trial_id"].iloc[0]),
+        "dead": _committed_state(ROOT / PUBLISHED / folder, rows["trial_id"].iloc[0]),
+        "alive": _committed_state(ROOT / PUBLISHED / "table1-row1-paper-cpu", row1["trial_id"].iloc[0]),
     }
-    trainer = StageWiseTrainer(TrainConfig.from_flat(states[5]["config"]), real_images, "cpu")
+    trainer = StageWiseTrainer(TrainConfig.from_flat(states["dead"]["config"]), real_images, "cpu")
     where, what, test = trainer.nets["where"], trainer.nets["what"], trainer.sets["test"]
-    what.load_state_dict(full_weights(states[5]["nets"]["what"]))
+    what.load_state_dict(full_weights(states["dead"]["nets"]["what"]))
     active = {}
     hook = where.fc3.register_forward_hook(lambda m, i, out: active.__setitem__("n", (out > 0).sum().item()))
     try:
-        for n, expect_dead in ((5, True), (1, False)):  # row 1, alive, for contrast
-            where.load_state_dict(full_weights(states[n]["nets"]["where"]))
+        for name, expect_dead in (("dead", True), ("alive", False)):  # row 1, alive, for contrast
+            where.load_state_dict(full_weights(states[name]["nets"]["where"]))
             fired = 0
             for idx in torch.arange(len(test)).split(2000):  # every test mosaic, in batches (memory)
                 with torch.no_grad():
@@ -1058,10 +1120,10 @@ def test_row_5s_committed_where_network_is_dead(real_images):
                 fired += active["n"]
                 if expect_dead:
                     assert torch.allclose(alphas, torch.full_like(alphas, 1 / 9))
-            assert (fired == 0) == expect_dead, (n, fired)
+            assert (fired == 0) == expect_dead, (name, fired)
     finally:
         hook.remove()
-    where.load_state_dict(full_weights(states[5]["nets"]["where"]))
+    where.load_state_dict(full_weights(states["dead"]["nets"]["where"]))
     idx = torch.arange(500)
     weighted, _ = where(test.patches(idx))
     torch.nn.functional.cross_entropy(what(weighted), test.label[idx]).backward()
@@ -1350,8 +1412,9 @@ def test_table2_row6_note_quotes_the_committed_data():
     """The note on Table 2 row 6 quotes its every-epoch data and Table 1 row 6's exactly."""
     note = _note()
     _, where = _table2_rows_5_6()
-    what = _row_epochs("table1-row6-paper-cpu", "table1/6")
-    assert _beside_table1(where.loc[500], what.loc[500], 6, "; published 0.86 / 0.41") in note
+    what, seed1 = _both_seeds(1, 6)
+    assert _beside_table1(where.loc[500], what.loc[500], 6, "; published 0.86 / 0.41", ours="ours, seed 0") in note
+    assert f"Table 1's seed 1 ends near it ({_at(seed1, 500, 'test_acc')})" in note
     assert (where.loc[1:50, "phase"] == "where").all() and where.loc[50:51, "phase"].tolist() == ["where", "what"]
     for column in ("train_loss", "test_acc", "test_fg_alpha"):  # "moves nothing": the same at 3 decimals throughout
         assert where.loc[1:50, column].round(3).nunique() == 1, column
@@ -1511,11 +1574,11 @@ def test_row7_notes_quote_the_committed_data():
     assert what.index.tolist() == where.index.tolist() == list(range(50, 601, 50))
     last = what.loc[600]
     assert _final_line(last, "0.97 / 0.82") in note
-    row6 = _row_epochs("table1-row6-paper-cpu", "table1/6")
+    row6, row6_seed1 = _both_seeds(1, 6)
     assert f"(test accuracy {_at(what, 50, 'test_acc')} at epoch 50)" in note
     assert (
         f"(mean foreground alpha {_at(what, 100, 'test_fg_alpha')} at epoch 100; row 6, what lr 0.01: "
-        f"{_at(row6, 100, 'test_fg_alpha')})" in note
+        f"{_at(row6, 100, 'test_fg_alpha')} and {_at(row6_seed1, 100, 'test_fg_alpha')}, seeds 0 and 1)" in note
     )
     assert (
         f"takes it to {_at(what, 200, 'test_fg_alpha')} and the test accuracy to {_at(what, 200, 'test_acc')}, the "
@@ -1527,8 +1590,8 @@ def test_row7_notes_quote_the_committed_data():
         and f"highest at epoch 550 ({_at(what, 550, 'test_acc')}) and ends at {last['test_acc']:.3f}" in note
     )
     assert (
-        f"within {last['test_acc'] - 0.82:.3f} of the published 0.82 (row 6, ours: {_at(row6, 500, 'test_acc')})"
-        in note
+        f"within {last['test_acc'] - 0.82:.3f} of the published 0.82 (row 6, ours: {_at(row6, 500, 'test_acc')} with "
+        f"seed 0, {_at(row6_seed1, 500, 'test_acc')} with seed 1, whose where network died)" in note
     )
 
     row6_settings, row7_settings = (get_space("table1").experiments[i].values for i in (5, 6))
