@@ -754,6 +754,19 @@ def test_row6_seed1_note_quotes_the_committed_data():
         f"(running train loss {_at(seed1, 353, 'train_loss')} and test accuracy {_at(seed1, 353, 'test_acc')} at "
         f"epochs 353-400; {_at(seed1, 451, 'train_loss')} and {_at(seed1, 451, 'test_acc')} at 451-500)" in note
     )
+
+    def losses(rows: pd.DataFrame, first: int, last: int) -> str:
+        """The running train losses of epochs first..last as the note lists them: 'a, b and c'."""
+        values = [_at(rows, e, "train_loss") for e in range(first, last + 1)]
+        return f"{', '.join(values[:-1])} and {values[-1]}"
+
+    # the third where phase opened with a larger spike of the running train loss, and its where network lived on
+    assert seed1.loc[251:253, "train_loss"].max() > seed1.loc[351:352, "train_loss"].max()
+    assert seed1.loc[300, "test_fg_alpha"] > 0.5 and seed0.loc[300, "test_fg_alpha"] > 0.5
+    assert (
+        f"(running train loss {losses(seed1, 251, 253)} at epochs 251-253; seed 0: {losses(seed0, 251, 252)} at "
+        f"251-252; here {losses(seed1, 351, 352)} at 351-352)" in note
+    )
     what = seed1.loc[401:450]
     assert (what["phase"] == "what").all()
     best = what["test_acc"].idxmax()
