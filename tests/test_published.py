@@ -537,9 +537,14 @@ def test_phase_ends_keep_each_phase_end_and_every_trial_last_epoch():
     ]
 
 
+def _one_line(path: Path) -> str:
+    """A markdown file on one line, whatever the wrapping."""
+    return " ".join(path.read_text().split())
+
+
 def _note() -> str:
-    """results/published/README.md on one line, whatever the wrapping."""
-    return " ".join((ROOT / PUBLISHED / "README.md").read_text().split())
+    """results/published/README.md (the notes) on one line."""
+    return _one_line(ROOT / PUBLISHED / "README.md")
 
 
 def _row_epochs(folder: str, experiment: str) -> pd.DataFrame:
@@ -781,7 +786,7 @@ def test_row6_seed1_note_quotes_the_committed_data():
     assert last["final_train_acc"] < 0.86 < seed0.loc[500, "final_train_acc"]
     assert f"between our seeds' ({_at(seed0, 500, 'final_train_acc')} and {_at(seed1, 500, 'final_train_acc')})" in note
     # the README's generated verdict dates it too (report_checks.collapse_checks: the first exactly uniform test pass)
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = _one_line(ROOT / "README.md")
     assert "The attention collapsed to uniform at epoch 352 and stayed (in 1 of 2 seeds)" in readme
 
 
@@ -1098,7 +1103,7 @@ def test_rows_4_and_5_notes_quote_the_committed_data():
     best = row5["test_acc"].idxmax()
     assert f"The best test accuracy of the run, {row5.loc[best, 'test_acc']:.3f} (epoch {best})" in note
     # the README's generated line says so too (report_checks.collapse_checks: the first exactly uniform test pass)
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = _one_line(ROOT / "README.md")
     assert "The attention collapsed to uniform at epoch 291 and stayed (in 1 of 2 seeds)" in readme
 
 
@@ -1386,7 +1391,7 @@ def test_table2_row5_note_quotes_the_committed_data():
     assert (seed0.loc["table2/5", "saturated_at"], seed0.loc["table2/5", "fell_at"]) == (312, 331)
     assert '("attention saturated at epoch 312; fell back to chance at epoch 331")' in note
     # the README's generated line says so too (report_checks.fall_checks: the first test pass at chance for good)
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = _one_line(ROOT / "README.md")
     assert "The test accuracy fell back to chance at epoch 331 and stayed (in 1 of 2 seeds)" in readme
     assert (
         "attention saturated at epoch 312; fell back to chance at epoch 331"
@@ -1710,5 +1715,5 @@ def test_readme_names_the_rows_not_run_yet():
         for t, m in missing.items()
         if m
     ]
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = _one_line(ROOT / "README.md")
     assert (f"Not run yet: {'; '.join(parts)}." if parts else "Every row has run.") in readme
