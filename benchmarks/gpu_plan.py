@@ -33,7 +33,8 @@ TUNE_OVERHEAD = 1.10  # an unpacked paper trial ran 0.60 s an epoch through Tune
 SWEEP_START_S, TRIAL_START_S = 30.0, 3.0
 # Two unpacked trials sharing the GPU (--gpus-per-trial 0.5) each ran 1.09x their epoch time alone through Tune:
 # Table 1 and 2 row 7 on the H200, 600 epochs in 388 and 382 s (0.65 s an epoch, against 0.60 alone), 1,200 epochs in
-# a 411-s sweep. More than two at a time was not measured.
+# a 411-s sweep. Three at a time (--gpus-per-trial 0.33, Table 1 row 6 seeds 2-4) gave no more: 1,414 epochs in
+# a 474-s sweep, 3.0 an s against two's 2.9, so the plan goes no further than two.
 SHARED_SLOWDOWN = 1.09
 
 

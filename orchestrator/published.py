@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -168,8 +169,14 @@ def _flags(row) -> str:
         if isinstance(epochs, list) and epochs:
             seeds = int(row["seeds"])
             share = f" (in {len(epochs)} of {seeds} seeds)" if seeds > 1 else ""
-            out += f"{opening} {'; '.join(epochs)} and stayed{share}{ending}"
+            out += f"{opening} {'; '.join(_counted(epochs))} and stayed{share}{ending}"
     return out
+
+
+def _counted(phrases: list[str]) -> list[str]:
+    """Each distinct phrase once, in order, with how many seeds it stands for when more than one (phase ends only
+    date two seeds alike: 'between epochs 251 and 300 (2 seeds)')."""
+    return [p if n == 1 else f"{p} ({n} seeds)" for p, n in Counter(phrases).items()]
 
 
 def _row(summary: pd.DataFrame, label: str):

@@ -16,10 +16,13 @@ from trainables.metrics import FOCUS, FOCUS_NAMES
 
 from .aggregate import PAPER_SCALE, PLACEMENT, counted, format_diff, format_mean_std, format_value
 from .report_checks import (
+    ATTENDED_TIMES,
     CHANCE_Z,
     COLLAPSE_TOLERANCE,
     DATED_FLAGS,
     LOSS_TOLERANCE,
+    NEAR_COLLAPSE_GE_HALF_MAX,
+    NEAR_COLLAPSE_TOLERANCE,
     SATURATED_FG_MAX,
     SATURATED_FG_TIMES,
     SATURATED_SHARE,
@@ -348,11 +351,14 @@ def reading_notes(content: ReportContent) -> list[str]:
         f"{LOSS_TOLERANCE:g} of ln(classes), and its attention is uniform (mean alpha on the foreground tile "
         "≈ 1/tiles, almost no mosaic with a largest alpha >= 0.5). Dotted lines on the figures mark chance.",
         "Collapsed attention: a trial's attention collapsed when its mean alpha on the foreground tile became "
-        f"1/tiles to within {COLLAPSE_TOLERANCE:g}, with no mosaic with a largest alpha >= 0.5, at some epoch and "
-        "stayed so to the last, through at least one epoch that trained the where network: the where network "
-        "scores every tile alike, as when every unit of one of its hidden layers is dead (no gradient can revive "
-        "it), and the what network learns from plain averages of the tiles. On a published copy that kept only "
-        "phase ends, the collapse came between the epoch given and the kept epoch before it.",
+        f"1/tiles to within {NEAR_COLLAPSE_TOLERANCE:g}, with at most {NEAR_COLLAPSE_GE_HALF_MAX:g} of its test "
+        "mosaics at a largest alpha >= 0.5, at some epoch and stayed so to the last, through at least one epoch that "
+        f"trained the where network, either exactly (to within {COLLAPSE_TOLERANCE:g}, no such mosaic) at the last "
+        f"or after a foreground alpha of at least {ATTENDED_TIMES:g}/tiles (a where network that never attended is "
+        "not flagged): the where network scores every tile (almost) alike, as when every unit (all but a few) of "
+        "one of its hidden layers is dead and no gradient revives them, and the what network learns from plain "
+        "averages of the tiles. On a published copy that kept only phase ends, the collapse came between the epoch "
+        "given and the kept epoch before it.",
         "Saturated attention: a trial's attention saturated when at least "
         f"{SATURATED_SHARE:g} of its test mosaics had a largest alpha >= 0.5 while the mean alpha on the foreground "
         f"tile was at most {SATURATED_FG_TIMES:g}/tiles (and at most {SATURATED_FG_MAX:g}), at some epoch and stayed "

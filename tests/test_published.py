@@ -828,7 +828,98 @@ def test_row6_seed1_note_quotes_the_committed_data():
     assert f"between our seeds' ({_at(seed0, 500, 'final_train_acc')} and {_at(seed1, 500, 'final_train_acc')})" in note
     # the README's generated verdict dates it too (report_checks.collapse_checks: the first exactly uniform test pass)
     readme = _one_line(ROOT / "README.md")
-    assert "The attention collapsed to uniform at epoch 352 and stayed (in 1 of 2 seeds)" in readme
+    assert "The attention collapsed to uniform between epochs 251 and 300 (2 seeds); at epoch 352 and stayed" in readme
+
+
+def _and(values: list[str]) -> str:
+    """'a, b and c' (or 'a and b'), as the notes list the values of several seeds."""
+    return f"{', '.join(values[:-1])} and {values[-1]}"
+
+
+def test_row6_seeds2_4_note_quotes_the_committed_data():
+    """The note on Table 1 row 6's seeds 2-4 (one H200 run, phase ends committed) quotes them exactly: the where
+    networks of seeds 3 and 4 dead in their third where phase, seed 2's alive; and, with seeds 0 and 1, what the five
+    seeds say of the published row: three died, and the dead seeds' mean is the published row's."""
+    note = _note()
+    run = _row_epochs("table1-row6-seeds2-4-paper-h200", "table1/6")
+    seeds = (*_seeds(1, 6), *(run[run["seed"] == s] for s in (2, 3, 4)))
+    two, three, four = seeds[2:]
+
+    def each(rows: tuple[pd.DataFrame, ...], column: str, epoch: int, digits: int = 3) -> str:
+        return _and([f"{r.loc[epoch, column]:.{digits}f}" for r in rows])
+
+    new, dead = (two, three, four), (three, four)
+    assert (
+        f"clean-pass train {each(new, 'final_train_acc', 500)}, test {each(new, 'test_acc', 500)} (published 0.86 / "
+        f"0.41); test FTPT {each(new, 'test_ftpt', 500)}; mean alpha on the foreground tile "
+        f"{each(new, 'test_fg_alpha', 500)}" in note
+    )
+    assert all(abs(r.loc[50, "test_fg_alpha"] - 1 / 9) < 1e-3 for r in new)  # "from uniform"
+    assert (
+        f"from uniform to {each(new, 'test_fg_alpha', 100)} and the test accuracy to {each(new, 'test_acc', 100)} "
+        f"(epoch 100), and the test accuracy was {each(new, 'test_acc', 250)} at epoch 250" in note
+    )
+    for r in dead:  # alive at 250; uniform to within 0.001 from 300 on, and the later where phases move nothing
+        assert r.loc[250, "test_fg_alpha"] > 0.45
+        tail = r.loc[300:]
+        assert (tail["test_fg_alpha"] - 1 / 9).abs().max() <= 1e-3 and tail["test_alpha_ge_half"].max() <= 1e-3
+        assert (r.loc[[400, 500], "test_fg_alpha"] - r.loc[300, "test_fg_alpha"]).abs().max() < 2e-6
+    assert (
+        f"(mean foreground alpha {each(dead, 'test_fg_alpha', 300, 6)}; a largest alpha >= 0.5 in "
+        f"{each(dead, 'test_alpha_ge_half', 300, 4)} of the test mosaics), a running train loss of "
+        f"{each(dead, 'train_loss', 300)} and a test accuracy of {each(dead, 'test_acc', 300)}" in note
+    )
+    assert "within 0.000002 of its value at epoch 300, at 400 and 500" in note
+    assert (
+        f"(running train accuracy {each(dead, 'train_acc', 450)} at epoch 450) while their test accuracy fell to "
+        f"{each(dead, 'test_acc', 500)}" in note
+    )
+    lived = two.loc[200:, "test_acc"]
+    assert (
+        f"foreground alpha {_at(two, 300, 'test_fg_alpha')} at epoch 300 and {_at(two, 500, 'test_fg_alpha')} at "
+        f"the end, test accuracy {lived.min():.3f}-{lived.max():.3f} at the phase ends from epoch 200" in note
+    )
+    # the five seeds: which died (uniform to within 0.001 at the end), the dead seeds' numbers and means
+    died = [abs(r.loc[500, "test_fg_alpha"] - 1 / 9) <= 1e-3 for r in seeds]
+    assert died == [False, True, False, True, True]
+    gone = [seeds[s].loc[500] for s in (1, 3, 4)]
+
+    def listed(column: str) -> str:
+        values = [t[column] for t in gone]
+        return f"{_and([f'{v:.3f}' for v in values])} (mean {sum(values) / 3:.3f}"
+
+    assert (
+        f"the three dead seeds end at test {listed('test_acc')}; published 0.41) and clean-pass train "
+        f"{listed('final_train_acc')}; published 0.86), the two that lived at test {_at(seeds[0], 500, 'test_acc')} "
+        f"and {_at(two, 500, 'test_acc')} (train 1.000 both)" in note
+    )
+    assert seeds[0].loc[500, "final_train_acc"] > 0.9995 < two.loc[500, "final_train_acc"]
+    # each where phase after the first, by how it began (alpha, test accuracy) and whether the seed lived through it
+    fatal, survived = [], []
+    for s, r in enumerate(seeds):
+        for start in (150, 250, 350, 450):
+            alive = [abs(r.loc[e, "test_fg_alpha"] - 1 / 9) > 1e-3 for e in (start, start + 50)]
+            if alive[0]:
+                (survived if alive[1] else fatal).append((s, r.loc[start, "test_fg_alpha"], r.loc[start, "test_acc"]))
+    assert [s for s, _, _ in fatal] == [1, 3, 4] and len(survived) == 12
+    assert (
+        f"the three began from foreground alphas of {_and([f'{a:.3f}' for _, a, _ in fatal])} and test accuracies of "
+        f"{_and([f'{t:.3f}' for _, _, t in fatal])} (seeds 1, 3 and 4), the twelve later where phases (from epoch "
+        f"151) that the five seeds lived through from {min(a for _, a, _ in survived):.3f}-"
+        f"{max(a for _, a, _ in survived):.3f} and {min(t for _, _, t in survived):.3f}-"
+        f"{max(t for _, _, t in survived):.3f}" in note
+    )
+    for column, published in (("final_train_acc", 0.86), ("test_acc", 0.41)):  # "inside our mean ± 2 sd"
+        values = pd.Series([r.loc[500, column] for r in seeds])
+        assert abs(values.mean() - published) <= 2 * values.std(), column
+        assert f"{values.mean():.3f} ± {values.std():.3f}" in note
+    # the report dates the three deaths as the note says
+    results, _ = published_summary(ROOT)
+    flags = results[results["experiment"] == "table1/6"].set_index("seed")
+    assert flags["collapsed_at"].notna().tolist() == died
+    assert flags.loc[[3, 4], "collapsed_after"].tolist() == [250, 250] and flags.loc[1, "collapsed_at"] == 352
+    dated = "(seeds 3 and 4 between epochs 251 and 300, since only phase ends are committed; seed 1 at epoch 352)"
+    assert dated in note
 
 
 def test_row2_note_quotes_the_committed_data():

@@ -270,10 +270,38 @@ def test_attention_that_became_uniform_for_good_is_flagged_with_its_epoch():
     (paragraph,) = _flag_paragraph(findings, results)
     assert paragraph.startswith(
         "Attention collapsed: 2 of 5 finished trials (table1/2 seed 0, table1/5 seed 0) ended with a where network "
-        "that scores every tile alike; their final numbers are a what network's on averages of the tiles, not the "
-        "method's. E.g. table1/2 seed 0: "
+        "that scores every tile (almost) alike; their final numbers are a what network's on averages of the tiles, "
+        "not the method's. E.g. table1/2 seed 0: "
     )
     assert report_text.trial_flags(flags.loc["l"]) == "-"
+
+
+def test_attention_left_near_uniform_after_attending_is_flagged_and_never_attending_is_not():
+    """A where network with a few live units left (Table 1 row 6, seed 4: alpha 0.111556, 0.0005 of the mosaics at an
+    alpha >= 0.5) collapsed as surely as a dead one; one that never attended ends as near uniform without collapsing
+    (Table 1 row 3), and attention 0.002 off uniform, or on one tile in 0.002 of the mosaics, is no collapse."""
+    near = 1 / 9 + 4.45e-4
+    cases = {  # trial id: (alphas, shares of mosaics with a largest alpha >= 0.5), phases wWwW
+        "a": ([0.3, 0.6, near, near], [0.2, 0.6, 0.0005, 0.0005]),  # attended, then near uniform: collapsed at 3
+        "n": ([1 / 9 + 2e-5, 0.115, near, near], [0.0, 0.0, 0.0005, 0.0005]),  # never attended: not flagged
+        "o": ([0.3, 0.6, 1 / 9 + 2e-3, 1 / 9 + 2e-3], [0.2, 0.6, 0.0, 0.0]),  # too far off uniform
+        "h": ([0.3, 0.6, near, near], [0.2, 0.6, 0.002, 0.002]),  # too many mosaics on one tile
+    }
+    configs = [trial_config(f"table1/{n}", 0) for n in range(1, len(cases) + 1)]
+    trials = []
+    for config, (trial_id, (alphas, shares)) in zip(configs, cases.items()):
+        rows = epoch_rows(config, trial_id, [0.5, 0.8, 0.42, 0.41])
+        for row, alpha, share, phase in zip(rows, alphas, shares, ("what", "where", "what", "where")):
+            row.update({"test_fg_alpha": alpha, "test_alpha_ge_half": share, "phase": phase})
+        trials.append((config, trial_id, rows))
+    flags = results_of(trials)[0].set_index("trial_id")
+    assert flags.loc["a", "collapsed_at"] == 3 and flags.loc["a", "collapsed_after"] == 2
+    assert flags.loc[["n", "o", "h"], "collapsed_at"].isna().all()
+    assert (
+        "test attention uniform to within 0.001 (mean foreground alpha 0.111556, 1/9 = 0.111111; a largest alpha "
+        ">= 0.5 in 0.0005 of the mosaics) from epoch 3 to 4, after a foreground alpha of 0.600 at epoch 2"
+        in flags.loc["a", "collapse_evidence"]
+    )
 
 
 def test_a_collapse_seen_only_at_phase_ends_is_dated_between_the_kept_epochs():
