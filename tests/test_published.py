@@ -974,6 +974,13 @@ def test_table1_row2_seed1_note_quotes_the_committed_data():
     assert f"{zero.loc[200, 'final_train_acc']:.3f}" == f"{last['final_train_acc']:.3f}"
 
 
+def _left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
+    """Row 1 (k = 5): the last phase end within 0.001 of 1/9 before the attention rose for good, and the one after."""
+    ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
+    last = ends.index[(ends - 1 / 9).abs() < 0.001].max()
+    return last, last + 5
+
+
 def test_table2_row1_seed1_note_quotes_the_committed_data():
     """The note on Table 2 row 1's seed 1 quotes its phase ends, and both seeds of both orders, exactly."""
     note = _note()
@@ -992,15 +999,8 @@ def test_table2_row1_seed1_note_quotes_the_committed_data():
         f"{_at(seed1, 115, 'test_fg_alpha')} at 115 and {_at(seed1, 180, 'test_fg_alpha')} at the end" in note
     )
     assert seed1["test_acc"].idxmax() == 180 and "its test accuracy is highest at the end" in note
-
-    def left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
-        """The last phase end within 0.001 of 1/9 before the attention rose for good, and the phase end after it."""
-        ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
-        last = ends.index[(ends - 1 / 9).abs() < 0.001].max()
-        return last, last + 5
-
-    assert [left_uniform(runs[0]) for runs in (what, where)] == [(25, 30), (30, 35)]  # "between epochs 25 and 35"
-    assert [left_uniform(runs[1]) for runs in (what, where)] == [(65, 70), (60, 65)]  # "between 60 and 75"
+    assert [_left_uniform(runs[0]) for runs in (what, where)] == [(25, 30), (30, 35)]  # "between epochs 25 and 35"
+    assert [_left_uniform(runs[1]) for runs in (what, where)] == [(65, 70), (60, 65)]  # "between 60 and 75"
     assert (
         f"(Table 1: within 0.001 of 1/9 at 25, {_at(what[0], 30, 'test_fg_alpha')} at 30; Table 2: at 30, "
         f"{_at(where[0], 35, 'test_fg_alpha')} at 35)" in note
@@ -1008,6 +1008,60 @@ def test_table2_row1_seed1_note_quotes_the_committed_data():
     assert f"(Table 1: at 65, {_at(what[1], 70, 'test_fg_alpha')} at 70; Table 2: at 60, then as above)" in note
     gaps = [where[s].loc[180, "test_acc"] - what[s].loc[180, "test_acc"] for s in (0, 1)]
     assert f"+{gaps[0]:.3f} test with seed 0, +{gaps[1]:.3f} with seed 1" in note
+
+
+def test_row1_seed2_notes_quote_the_committed_data():
+    """The notes on seed 2 of row 1 in both orders (one run: an H200 to epoch 135, then the CPU) quote its phase ends,
+    and seeds 0 and 1's, exactly: when its attention left uniform in each order, and where first − what first."""
+    note = _note()
+    folder = "tables-row1-seed2-paper-h200"
+    what = (*_seeds(1, 1), _row_epochs(folder, "table1/1"))
+    where = (*_seeds(2, 1), _row_epochs(folder, "table2/1"))
+    for rows in (what[2], where[2]):  # phase ends only; "epochs 1-135 on an H200, 136-180 on CPU"
+        assert rows.index.tolist() == list(range(5, 181, 5)) and (rows["seed"] == 2).all()
+        assert (rows.loc[:135, "device"] == "cuda (NVIDIA H200)").all() and (rows.loc[140:, "device"] == "cpu").all()
+    one, two = what[2].loc[180], where[2].loc[180]
+    assert (
+        _final_line(
+            one, f"0.96 / 0.81; seeds 0 and 1: {_train_test(what[0].loc[180])}, {_train_test(what[1].loc[180])}"
+        )
+        in note
+    )
+    others = f"; Table 2 row 1 seeds 0 and 1: {_train_test(where[0].loc[180])}, {_train_test(where[1].loc[180])}"
+    assert _beside_table1(two, one, 1, others, ours="ours, seed 2") in note
+    assert [_left_uniform(runs[2]) for runs in (what, where)] == [(35, 40), (40, 45)]  # "between epochs 35 and 45"
+
+    def where_phases(rows: pd.DataFrame, epoch: int) -> int:
+        """How many where phases ended by `epoch` (phase ends only: one row each)."""
+        return int((rows.loc[:epoch, "phase"] == "where").sum())
+
+    assert (where_phases(what[2], 35), where_phases(what[2], 40)) == (3, 4)  # first three ... the fourth
+    assert (where_phases(where[2], 40), where_phases(where[2], 45)) == (4, 5)  # first four ... the fifth
+    for rows, first, left in ((what[2], "three", 35), (where[2], "four", 40)):
+        assert (
+            f"within 0.001 of 1/9 through its first {first} where phases (to epoch {left}), left it in the "
+            f"{'fourth' if first == 'three' else 'fifth'} ({_at(rows, left + 5, 'test_fg_alpha')} at epoch {left + 5}) "
+            f"and was {_at(rows, 100, 'test_fg_alpha')} at epoch 100 and {_at(rows, 180, 'test_fg_alpha')} at the end"
+            in note
+        )
+    best = what[2]["test_acc"].idxmax()
+    assert f"highest at epoch {best} ({_at(what[2], best, 'test_acc')}) and ends at {one['test_acc']:.3f}" in note
+    assert where[2]["test_acc"].idxmax() == 180 and "its test accuracy is highest at the end. **A third seed" in note
+    for column, published, name in (("final_train_acc", 0.96, "train"), ("test_acc", 0.81, "test")):
+        values = pd.Series([rows.loc[180, column] for rows in what])
+        assert abs(values.mean() - published) <= 2 * values.std(), column
+        assert f"{name} {values.mean():.3f} ± {values.std():.3f}" in note
+    assert [_left_uniform(runs[0]) for runs in (what, where)] == [(25, 30), (30, 35)]  # "seed 0 between 25 and 35"
+    assert (
+        f"(Table 1: within 0.001 of 1/9 at 35, {_at(what[2], 40, 'test_fg_alpha')} at 40; Table 2: at 40, "
+        f"{_at(where[2], 45, 'test_fg_alpha')} at 45), seed 0 between 25 and 35, seed 1 between 60 and 75" in note
+    )
+    gaps = [where[s].loc[180, "test_acc"] - what[s].loc[180, "test_acc"] for s in (0, 1, 2)]
+    assert min(gaps) > 0
+    assert (
+        f"+{gaps[2]:.3f} test with seed 2 (+{gaps[0]:.3f} and +{gaps[1]:.3f} with seeds 0 and 1), above in each of "
+        f"the three seeds, by {min(gaps):.3f}-{max(gaps):.3f}" in note
+    )
 
 
 def test_table2_row1_note_quotes_the_committed_data():
