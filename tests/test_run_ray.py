@@ -75,7 +75,8 @@ NOT_RESULTS = {"run", "space", "trial_id", "time_total_s", "pid", "node_id", "no
 @pytest.mark.realdata
 def test_smoke_run_files_equal_those_written_before_the_module_refactor(tables_smoke_run):
     """tests/data/golden-table1-1-smoke holds table1/1 of `run table1 --scale smoke` on the official CIFAR-10 copy,
-    written by the code as it was before issue 8 moved names between modules: same schema, same values."""
+    written by the code as it was before issue 8 moved names between modules: same schema, same values (to within a
+    float32 rounding step)."""
     if real_data_dir() is None:
         pytest.skip("official CIFAR-10 copy not present")
     run_dir, code, out = tables_smoke_run
@@ -96,8 +97,10 @@ def test_smoke_run_files_equal_those_written_before_the_module_refactor(tables_s
     ]:
         ours = ours[ours.experiment == "table1/1"].sort_values("epoch" if name == "epochs" else "experiment")
         columns = [c for c in golden.columns if c not in NOT_RESULTS]
+        # rtol: float32 sums may differ in their last bit between CPUs (a Sapphire Rapids machine, 2026-11-28: test
+        # loss 1.1077607727 against the golden 1.1077606964, one float32 step); any change to training moves far more
         pd.testing.assert_frame_equal(
-            ours[columns].reset_index(drop=True), golden[columns].reset_index(drop=True), check_exact=False, rtol=1e-9
+            ours[columns].reset_index(drop=True), golden[columns].reset_index(drop=True), check_exact=False, rtol=1e-6
         )
 
 
