@@ -761,6 +761,11 @@ def test_row6_note_quotes_the_committed_data():
     assert f"0.86, is far below ours ({last['final_train_acc']:.3f})" in note
 
 
+def _and(values: list[str]) -> str:
+    """'a, b and c' (or 'a and b'), as the notes list the values of several seeds or epochs."""
+    return f"{', '.join(values[:-1])} and {values[-1]}"
+
+
 def test_row6_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 6's seed 1 (every epoch committed) quotes its epochs, and seed 0's, exactly: the death
     of its where network at epoch 352 and what the what network did after it."""
@@ -803,8 +808,7 @@ def test_row6_seed1_note_quotes_the_committed_data():
 
     def losses(rows: pd.DataFrame, first: int, last: int) -> str:
         """The running train losses of epochs first..last as the note lists them: 'a, b and c'."""
-        values = [_at(rows, e, "train_loss") for e in range(first, last + 1)]
-        return f"{', '.join(values[:-1])} and {values[-1]}"
+        return _and([_at(rows, e, "train_loss") for e in range(first, last + 1)])
 
     # the third where phase opened with a larger spike of the running train loss, and its where network lived on
     assert seed1.loc[251:253, "train_loss"].max() > seed1.loc[351:352, "train_loss"].max()
@@ -829,11 +833,6 @@ def test_row6_seed1_note_quotes_the_committed_data():
     # the README's generated verdict dates it too (report_checks.collapse_checks: the first exactly uniform test pass)
     readme = _one_line(ROOT / "README.md")
     assert "The attention collapsed to uniform between epochs 251 and 300 (2 seeds); at epoch 352 and stayed" in readme
-
-
-def _and(values: list[str]) -> str:
-    """'a, b and c' (or 'a and b'), as the notes list the values of several seeds."""
-    return f"{', '.join(values[:-1])} and {values[-1]}"
 
 
 def test_row6_seeds2_4_note_quotes_the_committed_data():
@@ -879,8 +878,13 @@ def test_row6_seeds2_4_note_quotes_the_committed_data():
         f"foreground alpha {_at(two, 300, 'test_fg_alpha')} at epoch 300 and {_at(two, 500, 'test_fg_alpha')} at "
         f"the end, test accuracy {lived.min():.3f}-{lived.max():.3f} at the phase ends from epoch 200" in note
     )
-    # the five seeds: which died (uniform to within 0.001 at the end), the dead seeds' numbers and means
-    died = [abs(r.loc[500, "test_fg_alpha"] - 1 / 9) <= 1e-3 for r in seeds]
+
+    def dead_at(rows: pd.DataFrame, epoch: int) -> bool:
+        """The where network dead by `epoch`: test attention uniform to within 0.001."""
+        return abs(rows.loc[epoch, "test_fg_alpha"] - 1 / 9) <= 1e-3
+
+    # the five seeds: which died, the dead seeds' numbers and means
+    died = [dead_at(r, 500) for r in seeds]
     assert died == [False, True, False, True, True]
     gone = [seeds[s].loc[500] for s in (1, 3, 4)]
 
@@ -898,9 +902,9 @@ def test_row6_seeds2_4_note_quotes_the_committed_data():
     fatal, survived = [], []
     for s, r in enumerate(seeds):
         for start in (150, 250, 350, 450):
-            alive = [abs(r.loc[e, "test_fg_alpha"] - 1 / 9) > 1e-3 for e in (start, start + 50)]
-            if alive[0]:
-                (survived if alive[1] else fatal).append((s, r.loc[start, "test_fg_alpha"], r.loc[start, "test_acc"]))
+            if not dead_at(r, start):
+                began = (s, r.loc[start, "test_fg_alpha"], r.loc[start, "test_acc"])
+                (fatal if dead_at(r, start + 50) else survived).append(began)
     assert [s for s, _, _ in fatal] == [1, 3, 4] and len(survived) == 12
     assert (
         f"the three began from foreground alphas of {_and([f'{a:.3f}' for _, a, _ in fatal])} and test accuracies of "
