@@ -38,6 +38,12 @@ def real_data_dir() -> Path | None:
     return None
 
 
+# Plumbing runs through Ray (retries, resumes, kills, storage) train a few dozen mosaics: an epoch takes 0.05 s
+# instead of smoke's 1 s on 2 cores, and nothing those tests check depends on how many mosaics there are.
+TINY = {"n_train": 40, "n_test": 20}
+TINY_SET = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+
+
 def exit_code(argv: list[str]) -> int:
     """`mosaic-sweep ARGV`'s exit status, whether it returns or argparse exits."""
     from orchestrator.cli import main
@@ -145,8 +151,8 @@ def ray_cluster():
 
 @pytest.fixture(scope="session")
 def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
-    """`mosaic-sweep run tables --scale smoke`, once per session (real CIFAR when present): (run_dir, exit, stdout and
-    stderr).
+    """`mosaic-sweep run tables --scale smoke` on TINY mosaics, once per session (real CIFAR when present):
+    (run_dir, exit, stdout and stderr).
 
     Tests of the run and of reports on it share this one run."""
     import contextlib
@@ -167,6 +173,7 @@ def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
         str(results),
         "--progress-every",
         "30",
+        *TINY_SET,
     ] + ([] if real else ["--no-verify"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):  # both: the secret checks scan stderr too

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import ray
+from conftest import TINY_SET
 
 from orchestrator import shared_storage
 from orchestrator.cli import main
@@ -135,7 +136,7 @@ def test_ray_job_submit_runs_a_sweep_on_the_cluster(ray_cluster, synthetic_cifar
             "--",
             str(Path(sys.executable).with_name("mosaic-sweep")),
         ]
-        + run_argv(synthetic_cifar_dir, results, "--only", "table1/1"),
+        + run_argv(synthetic_cifar_dir, results, "--only", "table1/1", *TINY_SET),
         env=env,
         capture_output=True,
         text=True,
@@ -181,6 +182,7 @@ def test_sweep_writes_results_and_checkpoints_to_object_storage(ray_cluster, syn
         storage,
         "--progress-every",
         "30",
+        *TINY_SET,
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import pytest
 import ray
 import ray.cloudpickle
 import torch
-from conftest import exit_code, real_data_dir
+from conftest import TINY, TINY_SET, exit_code, real_data_dir
 
 from orchestrator.cli import main
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA
@@ -73,14 +73,15 @@ NOT_RESULTS = {"run", "space", "trial_id", "time_total_s", "pid", "node_id", "no
 
 
 @pytest.mark.realdata
-def test_smoke_run_files_equal_those_written_before_the_module_refactor(tables_smoke_run):
+def test_smoke_run_files_equal_those_written_before_the_module_refactor(ray_cluster, tmp_path, capsys):
     """tests/data/golden-table1-1-smoke holds table1/1 of `run table1 --scale smoke` on the official CIFAR-10 copy,
     written by the code as it was before issue 8 moved names between modules: same schema, same values (to within a
     float32 rounding step)."""
     if real_data_dir() is None:
         pytest.skip("official CIFAR-10 copy not present")
-    run_dir, code, out = tables_smoke_run
-    assert code == 0, out
+    argv = run_args(real_data_dir(), tmp_path, "tables", "--scale", "smoke", "--only", "table1/1", verify=True)
+    assert main(argv) == 0, capsys.readouterr()
+    run_dir = tmp_path / "tables-smoke"
     golden_epochs = pq.read_table(next((GOLDEN / "epochs").glob("*.parquet")))
     golden_trials = pq.read_table(GOLDEN / "trials.parquet")
     for ours, golden in [
@@ -120,10 +121,11 @@ def test_tables_smoke_end_to_end(tables_smoke_run):
     assert pq.read_schema(run_dir / "trials.parquet").remove_metadata() == TRIAL_SCHEMA
     assert not any(str(t) == "object" for t in epochs.dtypes)
 
-    # rows describe themselves: config columns equal the space's rows; phases follow each row's schedule
+    # rows describe themselves: config columns equal the space's rows (with the run's --set); phases follow each
+    # row's schedule
     for _, trial in trials.iterrows():
-        row = next(t for t in space.trials("smoke") if t["experiment"] == trial.experiment)
-        for key in ("order", "k", "epochs", "what_lr", "where_lr", "n_train", "batch_size"):
+        row = {**next(t for t in space.trials("smoke") if t["experiment"] == trial.experiment), **TINY}
+        for key in ("order", "k", "epochs", "what_lr", "where_lr", "n_train", "n_test", "batch_size"):
             assert trial[key] == row[key], (trial.experiment, key)
         mine = epochs[epochs.trial_id == trial.trial_id].sort_values("epoch")
         first, second = ("what", "where") if row["order"] == "what_first" else ("where", "what")
@@ -195,7 +197,7 @@ def test_a_retry_falls_back_to_the_previous_checkpoint_when_the_last_is_corrupt(
     from orchestrator.run_cmd import run_space
 
     marker = tmp_path / "corrupted-once"
-    argv = ["table1", "--scale", "smoke", "--only", "table1/8", "--checkpoint-every", "3"]
+    argv = ["table1", "--scale", "smoke", "--only", "table1/8", "--checkpoint-every", "3", *TINY_SET]
     args = build_parser().parse_args(run_args(synthetic_cifar_dir, tmp_path / "out", *argv))
     run_dir = tmp_path / "out" / "table1-smoke"
     assert run_space(args, trainable_fn=flaky(str(marker), 6, damage=truncate_newest_state(run_dir))) == 0
@@ -224,6 +226,7 @@ def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupte
             "table1/8",
             "--checkpoint-every",
             "3",
+            *TINY_SET,
         )
     )
     assert run_space(args, trainable_fn=flaky(str(marker), fail_at_epoch=7)) == 0
@@ -235,7 +238,7 @@ def test_failed_trial_is_retried_from_its_checkpoint_and_matches_an_uninterrupte
     assert [e for a, e in reported if a == 2] == list(range(7, 17))
 
     # epochs 7..: re-run from the epoch-6 checkpoint; the result equals the engine run straight through
-    row = get_space("table1").subset(["table1/8"]).trials("smoke")[0]
+    row = {**get_space("table1").subset(["table1/8"]).trials("smoke")[0], **TINY}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the trial (1 CPU): same kernels, same numbers
     try:
@@ -286,7 +289,7 @@ def test_kept_phase_ends_stay_beside_the_newest_checkpoints_and_go_on_outside_ra
     handle = run(
         rows,
         scale="cpu",
-        overrides={"n_train": 200, "n_test": 100, "batch_size": 100},  # small, and without smoke's shorter schedules
+        overrides={**TINY, "batch_size": 100},  # small, and without smoke's shorter schedules
         data_dir=str(synthetic_cifar_dir),
         no_verify=True,
         storage=str(tmp_path),
@@ -345,7 +348,7 @@ def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_ci
     from orchestrator.run_cmd import run_space
 
     args = build_parser().parse_args(
-        run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--only", "table1/1")
+        run_args(synthetic_cifar_dir, tmp_path, "table1", "--scale", "smoke", "--only", "table1/1", *TINY_SET)
     )
     with pytest.raises(RunFailed) as err:
         run_space(args, trainable_fn=diverging)
@@ -354,6 +357,10 @@ def test_diverged_trial_is_reported_and_exits_non_zero(ray_cluster, synthetic_ci
     assert list(trials.outcome) == ["diverged"]
     epochs = read_epochs(tmp_path / "table1-smoke")
     assert epochs.outcome.iloc[-1] == "diverged" and len(epochs) >= 1  # what was reported is kept
+
+
+# Runs cut off mid-way: tiny epochs, enough of them (both rows' k divide 40) that the cut comes long before the end.
+LONG_TINY = [*TINY_SET, "--set", "epochs=40"]
 
 
 def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster, synthetic_cifar_dir, tmp_path):
@@ -368,6 +375,7 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
         "table1/1,table1/8",
         "--checkpoint-every",
         "2",
+        *LONG_TINY,
     )
     # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone. Tune saves its
     # experiment state after every step (not every 10 s), so the killed driver's state knows its last checkpoints.
@@ -386,13 +394,13 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
 
     # what the killed driver left is valid Parquet, and partial
     partial = read_epochs(run_dir)
-    assert 6 <= len(partial) < 24
+    assert 6 <= len(partial) < 80
     assert not partial.duplicated(["trial_id", "epoch"]).any()
     assert set(partial.node_id) <= {n["NodeID"] for n in ray.nodes()}  # it ran on this cluster
 
     # resumed by name alone: the scale (and seeds, --only) come from the run's run.json
     assert main(run_args(synthetic_cifar_dir, results, "table1", "--resume", "--name", "table1-smoke")) == 0
-    epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
+    epochs, trials = assert_complete(run_dir, {"table1/1": 40, "table1/8": 40})
     # the rows written before the kill survived unchanged (exact resume re-reports the same numbers)
     merged = partial.merge(epochs, on=["trial_id", "epoch"], suffixes=("_before", ""))
     assert len(merged) == len(partial)
@@ -423,7 +431,7 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
     # started from the data's parent folder with a relative --data-dir; resumed below from elsewhere without one
     data = Path(synthetic_cifar_dir.name)
     argv = run_args(data, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
-    argv += ["--pack", "2", "--checkpoint-every", "2"]
+    argv += ["--pack", "2", "--checkpoint-every", "2", *LONG_TINY]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
     driver = subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli", *argv],
@@ -443,14 +451,14 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
     # printed after the line above)
     assert not [line for line in lines if "pid=" in line], lines[-5:]
     partial = read_epochs(run_dir)
-    assert len(partial) < 24 and partial.pack_id.nunique() == 1
+    assert len(partial) < 80 and partial.pack_id.nunique() == 1
     assert (pd.read_parquet(run_dir / "trials.parquet").status == "INTERRUPTED").any()
     # the line's own advice works as it is, from another folder: the run's data folder (recorded absolute) and its
     # --no-verify (the synthetic copy fails the md5 check) come from run.json, not from the default folder
     monkeypatch.setenv("MOSAIC_SWEEP_DATA", str(tmp_path / "no-cifar-here"))
     assert Path.cwd() != synthetic_cifar_dir.parent
     assert main(["run", "table1", "--resume", "--name", "table1-smoke", "--results-dir", str(results)]) == 0
-    epochs, trials = assert_complete(run_dir, {"table1/1": 8, "table1/8": 16})
+    epochs, trials = assert_complete(run_dir, {"table1/1": 40, "table1/8": 40})
     assert set(epochs.pack_id) == set(partial.pack_id)  # the same pack went on
 
 
@@ -545,7 +553,9 @@ def test_more_gpus_than_the_cluster_has_is_refused_before_any_trial(ray_cluster,
 
 
 def test_search_space_samples_learning_rates_and_k_under_asha(ray_cluster, synthetic_cifar_dir, tmp_path, capsys):
-    assert main(run_args(synthetic_cifar_dir, tmp_path, "search", "--scale", "smoke")) == 0
+    assert (
+        main(run_args(synthetic_cifar_dir, tmp_path, "search", "--scale", "smoke", *TINY_SET, "--set", "n_val=20")) == 0
+    )
     trials = pd.read_parquet(tmp_path / "search-smoke" / "trials.parquet")
     epochs = read_epochs(tmp_path / "search-smoke")
     assert len(trials) == 4 and set(trials.outcome) <= {"completed", "stopped"}
