@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,13 +33,13 @@ FIELDS = ("epoch", "step", "grad_norm", "momentum_norm", "live_units", "probe_fg
 @torch.no_grad()
 def fc3_units(where: WhereNet, patches: torch.Tensor, fg_slot: torch.Tensor) -> tuple[int, float]:
     """(fc3 units firing on at least one tile, mean alpha on the foreground tile) of mosaics `patches` (B, S, ...)."""
-    b, s = patches.shape[:2]
-    x = patches.flatten(0, 1)
-    x = where.pool(F.relu(where.conv1(x.contiguous(memory_format=torch.channels_last))))
-    x = where.pool(F.relu(where.conv2(x))).flatten(1)
-    hidden = where.fc3(F.relu(where.fc2(F.relu(where.fc1(x)))))
-    alphas = F.softmax(where.fc4(F.relu(hidden)).view(b, s), dim=1)
-    return int((hidden > 0).any(0).sum()), float(alphas[torch.arange(b), fg_slot].mean())
+    hidden = []  # fc3's output (before its ReLU), caught on the network's own forward pass
+    hook = where.fc3.register_forward_hook(lambda module, inputs, output: hidden.append(output))
+    try:
+        _, alphas = where(patches)
+    finally:
+        hook.remove()
+    return int((hidden[0] > 0).any(0).sum()), float(alphas[torch.arange(len(fg_slot)), fg_slot].mean())
 
 
 def _norm(tensors) -> float:
