@@ -2,12 +2,12 @@
 
     python benchmarks/where_units.py STATE --epochs 20 --data-dir ../shared [--probe 200] [--out replay.csv]
 
-STATE is a full training state (a checkpoint's state.pt, or `--keep-phase-ends`'s; not a published slim state,
-which has no optimiser). After every step of the where network's optimiser it records the gradient norm the step
-used, the momentum buffer's norm after it, how many fc3 units fire (pre-activation > 0) on at least one tile of a
-fixed probe of test mosaics, and the probe's mean alpha on the foreground tile. When no fc3 unit fires on any tile,
-every tile scores fc4's bias alone: the alphas are 1/tiles and no gradient reaches the where network again. That is
-how Table 1 row 6's where networks died (results/published/README.md); this shows the way there.
+STATE is a full training state (a checkpoint's state.pt, or a pack member's members/<trial id>.pt; not a published
+slim state, which has no optimiser). After every step of the where network's optimiser it records the gradient norm
+the step used, the momentum buffer's norm after it, how many fc3 units fire (pre-activation > 0) on at least one
+tile of a fixed probe of test mosaics, and the probe's mean alpha on the foreground tile. When no fc3 unit fires on
+any tile, every tile scores fc4's bias alone: the alphas are 1/tiles and no gradient reaches the where network
+again. That is how Table 1 row 6's where networks died (results/published/README.md); this shows the way there.
 
 The replay is the run's own training (the state's optimisers and shuffling go on): on the machine type that made
 the state it follows the original; elsewhere float rounding sends it its own way within a few steps.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainables import StageWiseTrainer, TrainConfig, load_cifar  # noqa: E402
+from trainables import StageWiseTrainer, TrainConfig, load_cifar, precision  # noqa: E402
 from trainables.nets import WhereNet  # noqa: E402
 
 FIELDS = ("epoch", "step", "grad_norm", "momentum_norm", "live_units", "probe_fg_alpha")
@@ -43,7 +44,15 @@ def fc3_units(where: WhereNet, patches: torch.Tensor, fg_slot: torch.Tensor) -> 
 
 
 def _norm(tensors) -> float:
-    return float(torch.sqrt(sum((t.double() ** 2).sum() for t in tensors)))
+    """The 2-norm of all `tensors` together; NaN when there are none (an optimiser that keeps no momentum)."""
+    squares = [(t.double() ** 2).sum() for t in tensors]
+    return float(torch.stack(squares).sum().sqrt()) if squares else math.nan
+
+
+def probe_units(trainer: StageWiseTrainer, patches: torch.Tensor, fg_slot: torch.Tensor) -> tuple[int, float]:
+    """`fc3_units` of the probe at the trainer's precision, as its evaluation runs."""
+    with precision.float32_math(trainer.config.precision, trainer.device, trainer.dtype), trainer.autocast():
+        return fc3_units(trainer.nets["where"], patches, fg_slot)
 
 
 def probe_mosaics(trainer: StageWiseTrainer, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,8 +72,8 @@ def replay(trainer: StageWiseTrainer, epochs: int, probe: int = 200) -> tuple[li
     def step(*args, **kwargs):
         grad = _norm(p.grad for p in where.parameters() if p.grad is not None)
         out = real_step(*args, **kwargs)
-        buffers = (optimizer.state[p].get("momentum_buffer") for p in where.parameters())
-        live, alpha = fc3_units(where, patches, fg_slot)
+        buffers = (optimizer.state.get(p, {}).get("momentum_buffer") for p in where.parameters())
+        live, alpha = probe_units(trainer, patches, fg_slot)
         steps.append(
             {
                 "epoch": trainer.epoch + 1,
@@ -77,11 +86,15 @@ def replay(trainer: StageWiseTrainer, epochs: int, probe: int = 200) -> tuple[li
         )
         return out
 
+    own = vars(optimizer).get("step")  # a wrapper some library set on this instance, if any
     optimizer.step = step  # an instance attribute: the optimiser itself, and its state_dict, stay as they were
     try:
         rows = [trainer.run_epoch() for _ in range(epochs) if not trainer.done]
     finally:
-        del optimizer.step
+        if own is None:
+            del optimizer.step
+        else:
+            optimizer.step = own
     return steps, rows
 
 
@@ -94,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", type=int, default=200, help="test mosaics the units are counted on")
     parser.add_argument("--out", help="write a CSV row per where step here")
     args = parser.parse_args(argv)
+    for flag, value in (("--epochs", args.epochs), ("--probe", args.probe)):
+        if value < 1:
+            parser.error(f"{flag}: must be a positive integer, got {value}")
 
     state = torch.load(args.state, map_location="cpu", weights_only=True)
     if not state.get("optimizers"):
@@ -102,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         TrainConfig.from_flat(state["config"]), load_cifar(args.data_dir, verify=not args.no_verify)
     )
     trainer.load_state_dict(state)
-    live, alpha = fc3_units(trainer.nets["where"], *probe_mosaics(trainer, args.probe))
+    live, alpha = probe_units(trainer, *probe_mosaics(trainer, args.probe))
     print(f"epoch {trainer.epoch}: {live} fc3 units firing, probe foreground alpha {alpha:.4f}")
     steps, rows = replay(trainer, args.epochs, args.probe)
     for row in rows:

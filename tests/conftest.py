@@ -39,8 +39,9 @@ def real_data_dir() -> Path | None:
 
 
 # Plumbing runs through Ray (retries, resumes, kills, storage) train a few dozen mosaics: an epoch takes 0.05 s
-# instead of smoke's 1 s on 2 cores, and nothing those tests check depends on how many mosaics there are.
-TINY = {"n_train": 40, "n_test": 20}
+# instead of smoke's 1 s on 2 cores, and nothing those tests check depends on how many mosaics there are. Batches
+# of 10, so that an epoch still takes several steps in a shuffled order (an exact resume restores both).
+TINY = {"n_train": 40, "n_test": 20, "batch_size": 10}
 TINY_SET = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
 
 

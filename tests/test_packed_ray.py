@@ -20,8 +20,8 @@ pytestmark = pytest.mark.ray
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 TIMING = {"mosaics_per_s", "epoch_s", "time_total_s"}
 # Small float64 runs: packed and unpacked agree to 1e-9 (tests/test_packed.py proves it for the trainer itself).
-# A dozen mosaics: float64 convolutions on a CPU are ten times float32's, 0.1 s an epoch here.
-SMALL = ["--set", "dtype=float64", "--set", "n_train=12", "--set", "n_test=6"]
+# A dozen mosaics (in 3 batches): float64 convolutions on a CPU are ten times float32's, 0.1 s an epoch here.
+SMALL = ["--set", "dtype=float64", "--set", "n_train=12", "--set", "n_test=6", "--set", "batch_size=4"]
 
 
 def packed_run_args(data_dir, results, *extra):

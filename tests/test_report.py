@@ -469,7 +469,7 @@ def test_smoke_report_says_it_is_not_paper_scale_and_flags_chance_and_identical_
     assert done.returncode == 0, done.stderr
     text = (run_dir / "report" / "report.md").read_text()
     page = (run_dir / "report" / "index.html").read_text()
-    assert "> **Not paper scale: run `tables-smoke` ran with 40 train / 20 test mosaics, batch 100" in text
+    assert "> **Not paper scale: run `tables-smoke` ran with 40 train / 20 test mosaics, batch 10" in text
     assert "for orientation only" in text and '<div class="banner" id="banner">' in page
     tables = markdown_tables(text)
     paper = table_with(tables, "test acc (published, paper scale)").set_index("experiment")
@@ -495,7 +495,7 @@ def test_smoke_report_says_it_is_not_paper_scale_and_flags_chance_and_identical_
     # the paper's settings next to those it ran with; sizes the scale changed above each table
     row = paper.loc["table1/3"]
     assert (row["total epochs (paper)"], row["k (paper)"], row["total epochs"], row["k"]) == ("280", "20", "8", "1")
-    assert "Every row ran with batch_size 100 (paper 250), n_train 40 (paper 30,000), n_test 20 (paper 10,000)." in text
+    assert "Every row ran with batch_size 10 (paper 250), n_train 40 (paper 30,000), n_test 20 (paper 10,000)." in text
     assert "train acc: clean pass over the training mosaics after the last epoch (`final_train_acc`)" in text
     assert "precision: float32 (strict fp32) on cpu" in text
     assert "stepped only for the network that trained in that epoch" in text
