@@ -26,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainables import StageWiseTrainer, TrainConfig, load_cifar, precision  # noqa: E402
+from trainables.cifar import DataError  # noqa: E402
 from trainables.nets import WhereNet  # noqa: E402
 
 FIELDS = ("epoch", "step", "grad_norm", "momentum_norm", "live_units", "probe_fg_alpha")
@@ -111,12 +112,17 @@ def main(argv: list[str] | None = None) -> int:
         if value < 1:
             parser.error(f"{flag}: must be a positive integer, got {value}")
 
-    state = torch.load(args.state, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(args.state, map_location="cpu", weights_only=True)
+    except Exception as exc:  # missing, truncated or not a torch file: one line, not a traceback
+        parser.error(f"cannot read training state {args.state}: {str(exc).splitlines()[0]}")
     if not state.get("optimizers"):
         parser.error(f"{args.state} has no optimiser state (a published slim state?): replay needs a full one")
-    trainer = StageWiseTrainer(
-        TrainConfig.from_flat(state["config"]), load_cifar(args.data_dir, verify=not args.no_verify)
-    )
+    try:
+        images = load_cifar(args.data_dir, verify=not args.no_verify)
+    except DataError as exc:
+        parser.error(str(exc))
+    trainer = StageWiseTrainer(TrainConfig.from_flat(state["config"]), images)
     trainer.load_state_dict(state)
     live, alpha = probe_units(trainer, *probe_mosaics(trainer, args.probe))
     print(f"epoch {trainer.epoch}: {live} fc3 units firing, probe foreground alpha {alpha:.4f}")

@@ -103,11 +103,14 @@ def test_an_optimiser_without_momentum_replays_with_no_momentum_norm(synthetic_c
         (["--epochs", "0"], "--epochs: must be a positive integer, got 0"),
         (["--probe", "0"], "--probe: must be a positive integer, got 0"),
         ([], "has no optimiser state (a published slim state?)"),
+        (["--missing"], "cannot read training state"),
     ],
 )
 def test_bad_input_is_refused_in_one_line(tmp_path, capsys, argv, message):
     state = tmp_path / "slim.pt"
     torch.save({"config": {}, "nets": {}}, state)  # a published slim state: no optimiser
+    if argv == ["--missing"]:
+        state, argv = tmp_path / "no-such-state.pt", []
     with pytest.raises(SystemExit) as exc:
         where_units.main([str(state), *argv])
     last = capsys.readouterr().err.strip().splitlines()[-1]  # argparse: its usage, then one line
