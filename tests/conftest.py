@@ -1,6 +1,9 @@
+import contextlib
 import os
 import pickle
 import secrets
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -53,6 +56,20 @@ def exit_code(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as exc:
         return exc.code
+
+
+@contextlib.contextmanager
+def cli_process(argv: list[str], **popen):
+    """`python -m orchestrator.cli ARGV` as a subprocess in its own process group, killed with everything it started
+    however the test ends: a test that fails while its driver runs must not leave that driver training on the
+    session's cluster, where it holds the CPUs the next tests wait for."""
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", *argv], start_new_session=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def synthetic_images(n_train: int = 1000, n_test: int = 300, seed: int = 0) -> CifarImages:
@@ -156,7 +173,6 @@ def tables_smoke_run(ray_cluster, synthetic_cifar_dir, tmp_path_factory):
     (run_dir, exit, stdout and stderr).
 
     Tests of the run and of reports on it share this one run."""
-    import contextlib
     import io
 
     from orchestrator.cli import main

@@ -1,5 +1,6 @@
 """Watching runs (console, TensorBoard, Ray's metrics), spaces from YAML files, the Python API, and connecting."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import exit_code
+from conftest import cli_process, exit_code
 
 from orchestrator import load_run, report, run
 from search_spaces import dump_space, get_space, load_space
@@ -244,38 +245,36 @@ def test_a_wrong_address_fails_fast_with_one_line(tmp_path):
 def test_two_sweeps_started_at_once_with_embedded_ray_both_finish(synthetic_cifar_dir, tmp_path):
     """Each starts its own Ray in its process (the default path, no RAY_ADDRESS); the second takes another
     dashboard port."""
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "orchestrator.cli",
-                "run",
-                "table1",
-                "--only",
-                "table1/1",
-                "--scale",
-                "smoke",
-                "--num-cpus",
-                "1",
-                "--data-dir",
-                str(synthetic_cifar_dir),
-                "--no-verify",
-                "--results-dir",
-                str(tmp_path / f"r{i}"),
-                "--set",
-                "epochs=2",
-                "--set",
-                "k=1",
-            ],
-            env=clean_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    argvs = [
+        [
+            "run",
+            "table1",
+            "--only",
+            "table1/1",
+            "--scale",
+            "smoke",
+            "--num-cpus",
+            "1",
+            "--data-dir",
+            str(synthetic_cifar_dir),
+            "--no-verify",
+            "--results-dir",
+            str(tmp_path / f"r{i}"),
+            "--set",
+            "epochs=2",
+            "--set",
+            "k=1",
+        ]
         for i in range(2)
     ]
-    outs = [p.communicate(timeout=400)[0] for p in procs]
+    with contextlib.ExitStack() as running:
+        procs = [
+            running.enter_context(
+                cli_process(a, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            )
+            for a in argvs
+        ]
+        outs = [p.communicate(timeout=400)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     urls = [next(line for line in out.splitlines() if "Ray dashboard:" in line).split()[-1] for out in outs]
     assert len(set(urls)) == 2 and all(u.startswith("http://127.0.0.1:") for u in urls), urls

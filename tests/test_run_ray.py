@@ -15,7 +15,7 @@ import pytest
 import ray
 import ray.cloudpickle
 import torch
-from conftest import TINY, TINY_SET, exit_code, real_data_dir
+from conftest import TINY, TINY_SET, cli_process, exit_code, real_data_dir
 
 from orchestrator.cli import main
 from orchestrator.results import EPOCH_SCHEMA, TRIAL_SCHEMA
@@ -39,7 +39,7 @@ def read_epochs(run_dir):
     return pd.read_parquet(run_dir / "epochs")
 
 
-def wait_for_rows(run_dir, n: int, driver, trials: int = 1, timeout_s: float = 120) -> None:
+def wait_for_rows(run_dir, n: int, driver, trials: int = 1, timeout_s: float = 300) -> None:
     """Until the driver subprocess has written `n` epoch rows, of at least `trials` trials (it must still be
     running): tiny epochs can fill `n` rows from one trial before another has started."""
     deadline, rows, started = time.time() + timeout_s, 0, 0
@@ -50,8 +50,16 @@ def wait_for_rows(run_dir, n: int, driver, trials: int = 1, timeout_s: float = 1
             rows, started = len(epochs), epochs.trial_id.nunique()
         except (OSError, ValueError):
             rows, started = 0, 0
-        assert driver.poll() is None, (driver.stdout or driver.stderr).read().decode()[-3000:]
-    assert rows >= n and started >= trials, "the driver never got going"
+        assert driver.poll() is None, driver_output(driver)
+    if rows < n or started < trials:
+        os.killpg(driver.pid, signal.SIGKILL)
+        raise AssertionError(f"{rows} rows of {started} trials after {timeout_s:g} s:\n{driver_output(driver)}")
+
+
+def driver_output(driver) -> str:
+    """The last lines the (ended or killed) driver printed, to say why a test's driver did not get where expected."""
+    out, err = driver.communicate()
+    return "".join(part.decode()[-3000:] for part in (out, err) if part)
 
 
 def assert_complete(run_dir, expected_epochs: dict):
@@ -385,17 +393,11 @@ def test_driver_killed_mid_run_then_resumed_gives_a_complete_dataset(ray_cluster
     # RAY_ADDRESS, not --address: the driver must join this cluster through the environment alone. Tune saves its
     # experiment state after every step (not every 10 s), so the killed driver's state knows its last checkpoints.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address, "TUNE_GLOBAL_CHECKPOINT_S": "0"}
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     run_dir = results / "table1-smoke"
-    wait_for_rows(run_dir, 6, driver, trials=2)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
+    with cli_process(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as driver:
+        wait_for_rows(run_dir, 6, driver, trials=2)
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait()
 
     # what the killed driver left is valid Parquet, and partial
     partial = read_epochs(run_dir)
@@ -438,17 +440,13 @@ def test_ctrl_c_stops_gracefully_with_exit_130_and_a_resumable_run(
     argv = run_args(data, results, "table1", "--scale", "smoke", "--only", "table1/1,table1/8")
     argv += ["--pack", "2", "--checkpoint-every", "2", *LONG_TINY]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_cluster.address}
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", *argv],
-        env=env,
-        cwd=synthetic_cifar_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
     run_dir = results / "table1-smoke"
-    wait_for_rows(run_dir, 3, driver)
-    driver.send_signal(signal.SIGINT)  # what Ctrl+C sends
-    _, err = driver.communicate(timeout=120)
+    with cli_process(
+        argv, env=env, cwd=synthetic_cifar_dir.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as driver:
+        wait_for_rows(run_dir, 3, driver)
+        driver.send_signal(signal.SIGINT)  # what Ctrl+C sends
+        _, err = driver.communicate(timeout=300)
     assert driver.returncode == 130, err.decode()[-2000:]
     lines = err.decode().strip().splitlines()
     assert lines[-1].startswith("mosaic-sweep: error: interrupted") and "--resume --name table1-smoke" in lines[-1]
