@@ -978,6 +978,50 @@ def test_table1_row2_seed1_note_quotes_the_committed_data():
     assert f"{zero.loc[200, 'final_train_acc']:.3f}" == f"{last['final_train_acc']:.3f}"
 
 
+def test_table1_row2_seed2_note_quotes_the_committed_data():
+    """The note on Table 1 row 2's seed 2 quotes its phase ends and seeds 0 and 1's exactly: it left uniform attention
+    early as seed 0 did, and its last where phase raised its test accuracy, where the other two seeds' lowered it."""
+    note = _note()
+    zero, one, two = _seeds(1, 2, count=3)
+    assert two.index.tolist() == list(range(10, 201, 10))  # phase ends only
+    last = two.loc[200]
+    assert (
+        _final_line(last, f"0.94 / 0.79; seeds 0 and 1: {_train_test(zero.loc[200])}, {_train_test(one.loc[200])}")
+        in note
+    )
+    assert two.loc[10, "train_loss"] < one.loc[10, "train_loss"] - 0.01  # "moved the networks", seed 1's did not
+    assert (
+        f"(running train loss {_at(two, 10, 'train_loss')} and test accuracy {_at(two, 10, 'test_acc')} at epoch 10; "
+        f"seed 1: {_at(one, 10, 'train_loss')} and {_at(one, 10, 'test_acc')})" in note
+    )
+    alpha = {seed: rows["test_fg_alpha"] for seed, rows in enumerate((zero, one, two))}
+    assert (alpha[2].loc[:30] - 1 / 9).abs().max() < 0.001 < abs(alpha[2].loc[40] - 1 / 9)
+    assert f"through its first where phase ({_at(two, 20, 'test_fg_alpha')} at epoch 20)" in note
+    assert f"took it to {_at(two, 40, 'test_fg_alpha')} (seed 0: {_at(zero, 40, 'test_fg_alpha')};" in note
+    where_ends = range(40, 141, 20)
+    assert all(alpha[2].loc[e] > max(alpha[0].loc[e], alpha[1].loc[e]) for e in where_ends)  # "led both"
+    assert alpha[2].loc[160] < alpha[0].loc[160]  # ... to epoch 140 only
+    peaks = [(a.idxmax(), f"{a.max():.3f}") for a in (alpha[2], alpha[0], alpha[1])]
+    assert (
+        f"peaks at epoch {peaks[0][0]} ({peaks[0][1]}; seeds 0 and 1: {peaks[1][1]} at {peaks[1][0]}, {peaks[2][1]} "
+        f"at {peaks[2][0]})" in note
+    )
+    falls = alpha[2].loc[range(peaks[0][0], 181, 20)].tolist()
+    assert falls == sorted(falls, reverse=True) and f"to {_at(two, 180, 'test_fg_alpha')} at epoch 180" in note
+    best = [(rows["test_acc"].idxmax(), f"{rows['test_acc'].max():.3f}") for rows in (two, zero)]
+    assert f"test accuracy peaks at epoch {best[0][0]} ({best[0][1]}; seed 0: {best[1][1]} at {best[1][0]})" in note
+    assert two.loc[200, "test_acc"] > two.loc[190, "test_acc"] and two.loc[200, "test_fg_alpha"] > alpha[2].loc[190]
+    assert all(rows.loc[200, "test_acc"] < rows.loc[190, "test_acc"] for rows in (zero, one))  # "unlike seeds 0, 1"
+    assert all(rows.loc[200, "train_loss"] > rows.loc[190, "train_loss"] for rows in (zero, one, two))  # "as in both"
+    for column in ("test_acc", "test_fg_alpha", "train_loss"):
+        assert f"from {_at(two, 190, column)} to {_at(two, 200, column)}" in note
+    train = pd.Series([rows.loc[200, "final_train_acc"] for rows in (zero, one, two)])
+    test = pd.Series([rows.loc[200, "test_acc"] for rows in (zero, one, two)])
+    assert abs(test.mean() - 0.79) < 2 * test.std() and abs(train.mean() - 0.94) > 2 * train.std()
+    assert f"({test.mean():.3f} ± {test.std():.3f})" in note and f"({train.mean():.3f} ± {train.std():.3f};" in note
+    assert f"every seed ended at {train.min():.3f} or above" in note
+
+
 def _left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
     """Row 1 (k = 5): the last phase end within 0.001 of 1/9 before the attention rose for good, and the one after."""
     ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
