@@ -105,6 +105,54 @@ def test_resume_from_saved_state_is_exact(fake_images, tmp_path, stop_after):
     assert without_timing(resumed.history) == without_timing(uninterrupted)
 
 
+def test_a_what_phase_runs_the_frozen_where_network_once_per_mosaic_set(fake_images):
+    """Its outputs on the training and test mosaics are computed once per what phase, not once per epoch."""
+    trainer = StageWiseTrainer(small_config(schedule=StageSchedule("what_first", 2, 8)), fake_images, "cpu")
+    mosaics = []  # mosaics the where network saw, per forward call
+    trainer.nets["where"].register_forward_hook(lambda module, args, out: mosaics.append(len(args[0])))
+    per_epoch = []
+    for row in trainer.epochs():
+        per_epoch.append((row["phase"], sum(mosaics)))
+        mosaics.clear()
+    # 120 training mosaics in batches of 50 and 40 test mosaics in one: a what phase's first epoch reads the
+    # training mosaics once (the test outputs of the where epoch before it still hold), its second nothing
+    assert per_epoch[:4] == [("what", 160), ("what", 0), ("where", 160), ("where", 160)]
+    assert per_epoch[4:] == [("what", 120), ("what", 0), ("where", 160), ("where", 160 + 120)]  # + the clean pass
+
+
+def test_the_kept_where_outputs_equal_the_networks_on_any_batch(fake_images):
+    """Kept outputs, computed in set order, equal bit for bit what the where network gives a shuffled batch (as
+    the training pass ran it before they were kept): reusing them changes no value of a run."""
+    trainer = StageWiseTrainer(small_config(), fake_images, "cpu")
+    trainer.run_epoch()
+    data, where = trainer.sets["train"], trainer.nets["where"]
+    weighted, alphas = trainer.frozen_where("train", 50)
+    for idx in torch.randperm(len(data), generator=torch.Generator().manual_seed(0)).split(50):
+        with torch.no_grad():
+            fresh_weighted, fresh_alphas = where(data.patches(idx))
+        assert torch.equal(weighted[idx], fresh_weighted) and torch.equal(alphas[idx], fresh_alphas)
+
+
+def test_kept_where_outputs_follow_every_change_of_its_weights(fake_images, tmp_path):
+    """An optimiser step, a loaded state or any in-place change of the where network's weights makes the next pass
+    compute its outputs afresh: a stale copy is never read."""
+    config = small_config(schedule=StageSchedule("where_first", 1, 8))
+    trainer = StageWiseTrainer(config, fake_images, "cpu")
+    trainer.save(tmp_path / "start.pt")
+    before = trainer.evaluate("test")
+    trainer.run_epoch()  # a where epoch: its optimiser stepped
+    assert trainer.evaluate("test") != before
+    trainer.load(tmp_path / "start.pt")
+    assert trainer.evaluate("test") == before
+    with torch.no_grad():
+        trainer.nets["where"].fc4.bias.add_(5.0)  # every slot's score alike: the same alphas
+        trainer.nets["where"].fc4.weight.mul_(3.0)
+    changed = trainer.evaluate("test")
+    fresh = StageWiseTrainer(config, fake_images, "cpu")
+    fresh.load_state_dict(trainer.state_dict())
+    assert changed != before and changed == fresh.evaluate("test")
+
+
 def test_state_loads_with_weights_only_and_rejects_another_config(fake_images, tmp_path):
     trainer = StageWiseTrainer(small_config(), fake_images, "cpu")
     trainer.run_epoch()

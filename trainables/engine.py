@@ -2,7 +2,8 @@
 
 As the authors coded it, every batch runs the whole forward and backward pass and steps only the active
 network's optimiser. We skip what the result does not need: the frozen network's weights get no gradient, and a
-frozen WhereNet runs under no_grad. Metrics are summed on the device and read back once per pass.
+frozen WhereNet's outputs are computed once per mosaic set for as long as it stays frozen (a what phase of k epochs
+reuses them k times; the values are the same). Metrics are summed on the device and read back once per pass.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class StageWiseTrainer:
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []
         self.outcome = "running"
+        self._where_outputs: dict[str, tuple] = {}  # set name -> (weight versions, weighted images, alphas)
 
     # -- setup -------------------------------------------------------------------------------------------------
     def _to_device(self, images: CifarImages) -> dict[str, DeviceMosaics]:
@@ -144,13 +146,16 @@ class StageWiseTrainer:
         for name, net in self.nets.items():
             net.requires_grad_(name in active)
         data = self.sets["train"]
+        if train_where:
+            self._where_outputs.clear()  # they are about to go stale: free them
+        else:
+            frozen = self.frozen_where("train", self.config.batch_size)
         order = torch.randperm(len(data), generator=self.shuffle).to(self.device)
         counts = torch.zeros(len(FIELDS), dtype=torch.float64, device=self.device)
         for idx in order.split(self.config.batch_size):
             labels, fg = data.label[idx], data.fg_slot[idx]
             with self.autocast():
-                with torch.set_grad_enabled(train_where):
-                    weighted, alphas = where(data.patches(idx))
+                weighted, alphas = where(data.patches(idx)) if train_where else (frozen[0][idx], frozen[1][idx])
                 logits = what(weighted)
             loss = F.cross_entropy(logits.to(self.dtype), labels)
             for opt in self.optimizers.values():  # both, as the original; the frozen one's grads stay None
@@ -164,16 +169,41 @@ class StageWiseTrainer:
     @torch.inference_mode()
     def evaluate(self, set_name: str, prefix: str | None = None) -> dict:
         """Metrics of the current weights on one mosaic set (train, test or val)."""
-        data = self.sets[set_name]
-        where, what = self.nets["where"], self.nets["what"]
+        data, what = self.sets[set_name], self.nets["what"]
+        weighted, alphas = self.frozen_where(set_name, EVAL_BATCH)
         counts = torch.zeros(len(FIELDS), dtype=torch.float64, device=self.device)
         for idx in torch.arange(len(data), device=self.device).split(EVAL_BATCH):
             with precision.float32_math(self.config.precision, self.device, self.dtype), self.autocast():
-                weighted, alphas = where(data.patches(idx))
-                logits = what(weighted).to(self.dtype)
+                logits = what(weighted[idx]).to(self.dtype)
             loss_sum = F.cross_entropy(logits, data.label[idx], reduction="sum")
-            counts += batch_counts(logits, alphas, data.label[idx], data.fg_slot[idx], loss_sum)
+            counts += batch_counts(logits, alphas[idx], data.label[idx], data.fg_slot[idx], loss_sum)
         return summarize(counts, f"{set_name}_" if prefix is None else prefix)
+
+    def frozen_where(self, set_name: str, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The where network's attention-weighted images and alphas for every mosaic of a set, in set order.
+
+        While it is frozen they are the same every epoch: a what phase computes them once instead of k times (its
+        forward pass over nine patches a mosaic is most of a what epoch on CPU). They are kept under the version
+        counters of its weights, which every in-place change bumps (an optimiser step, load_state_dict, a test's
+        fill_), so a stale copy is never used. Computed in batches of `batch`, as the pass that reads them would."""
+        where, data = self.nets["where"], self.sets[set_name]
+        versions = tuple(p._version for p in where.parameters())
+        kept = self._where_outputs.get(set_name)
+        if kept is not None and kept[0] == versions:
+            return kept[1], kept[2]
+        self._where_outputs.pop(set_name, None)  # free the stale copy before making the new one
+        weighted = alphas = None
+        # not inference tensors (evaluate runs in inference mode): a what phase trains on them
+        with torch.inference_mode(False), torch.no_grad():
+            with precision.float32_math(self.config.precision, self.device, self.dtype), self.autocast():
+                for idx in torch.arange(len(data), device=self.device).split(batch):
+                    w, a = where(data.patches(idx))
+                    if weighted is None:
+                        weighted = w.new_empty((len(data), *w.shape[1:]))
+                        alphas = a.new_empty((len(data), *a.shape[1:]))
+                    weighted[idx], alphas[idx] = w, a
+        self._where_outputs[set_name] = (versions, weighted, alphas)
+        return weighted, alphas
 
     # -- state -------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
