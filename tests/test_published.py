@@ -1254,6 +1254,55 @@ def test_table2_row2_seed1_note_quotes_the_committed_data():
     assert f"which cost its seeds {cost[0]:.3f} and {cost[1]:.3f}, not the order" in note
 
 
+def test_table2_row2_seed2_note_quotes_the_committed_data():
+    """The note on Table 2 row 2's seed 2 quotes its phase ends, and three seeds of both orders, exactly: where first
+    ended higher with every seed, and seed 2's lead does not come from Table 1's closing where phase."""
+    note = _note()
+    what, where = _seeds(1, 2, count=3), _seeds(2, 2, count=3)
+    two = where[2]
+    assert two.index.tolist() == list(range(10, 201, 10))  # phase ends only
+    others = f"; Table 2 row 2 seeds 0 and 1: {_train_test(where[0].loc[200])} and {_train_test(where[1].loc[200])}"
+    assert _beside_table1(two.loc[200], what[2].loc[200], 2, others, ours="ours, seed 2") in note
+    moved = [rows.loc[20, "train_loss"] < 1.09 for rows in where]  # ln 3 = 1.0986: seed 1's did not move
+    assert moved == [True, False, True]
+    assert (
+        f"(running train loss {_at(two, 20, 'train_loss')} and test accuracy {_at(two, 20, 'test_acc')} at epoch 20; "
+        f"seed 0: {_at(where[0], 20, 'train_loss')} and {_at(where[0], 20, 'test_acc')}; seed 1: "
+        f"{_at(where[1], 20, 'train_loss')} and {_at(where[1], 20, 'test_acc')})" in note
+    )
+    alpha = two["test_fg_alpha"]
+    assert (alpha.loc[:40] - 1 / 9).abs().max() < 0.001 < alpha.loc[50] - 1 / 9
+    assert (
+        f"left it slowly in the third ({_at(two, 50, 'test_fg_alpha')} at 50, {_at(two, 70, 'test_fg_alpha')} at 70)"
+        in note
+    )
+    assert alpha.idxmax() == 130 and alpha.loc[range(130, 191, 20)].is_monotonic_decreasing
+    fell = ", ".join(f"{_at(two, e, 'test_fg_alpha')} at {e}" for e in (150, 170, 190))
+    assert (
+        f"peaked before the end ({_at(two, 130, 'test_fg_alpha')} at epoch 130) and fell in every where phase "
+        f"after ({fell})" in note
+    )
+    assert two["test_acc"].idxmax() == 200
+    train = pd.Series([rows.loc[200, "final_train_acc"] for rows in where])
+    test = pd.Series([rows.loc[200, "test_acc"] for rows in where])
+    assert f"train {train.mean():.3f} ± {train.std():.3f}, test {test.mean():.3f} ± {test.std():.3f}" in note
+    test_gap = pd.Series([a.loc[200, "test_acc"] - b.loc[200, "test_acc"] for a, b in zip(where, what, strict=True)])
+    train_gap = [
+        a.loc[200, "final_train_acc"] - b.loc[200, "final_train_acc"] for a, b in zip(where, what, strict=True)
+    ]
+    assert min(test_gap) > 0 and min(train_gap) > 0  # "higher with every seed"
+    assert (
+        f"+{test_gap[0]:.3f}, +{test_gap[1]:.3f} and +{test_gap[2]:.3f} test (+{test_gap.mean():.3f} ± "
+        f"{test_gap.std():.3f}), +{train_gap[0]:.3f}, +{train_gap[1]:.3f} and +{train_gap[2]:.3f} train" in note
+    )
+    closing = [rows.loc[200, "test_acc"] - rows.loc[190, "test_acc"] for rows in what]
+    assert closing[0] < 0 and closing[1] < 0 < closing[2]
+    assert f"({_at(what[2], 190, 'test_acc')} -> {_at(what[2], 200, 'test_acc')}, its note)" in note
+    late = [a.loc[200, "test_acc"] - b.loc[190, "test_acc"] for a, b in zip(where, what, strict=True)]
+    assert late[2] > test_gap[2] and all(late[s] < test_gap[s] for s in (0, 1))
+    assert f"where first leads by +{late[2]:.3f} (seeds 0 and 1: +{late[0]:.3f} and +{late[1]:.3f})" in note
+
+
 def test_table2_row3_note_quotes_the_committed_data():
     """The note on Table 2 row 3 quotes its phase ends and Table 1 row 3's (three seeds) exactly."""
     seeds = _seeds(1, 3, count=3)
