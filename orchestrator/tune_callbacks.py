@@ -182,7 +182,11 @@ class TensorBoardCallback(TBXLoggerCallback):
 
 class ProgressCallback(tune.Callback):
     """One line every `every_s` seconds and at each trial's end: trials done/running/failed, epochs, ETA, and the
-    best and worst current test accuracy (with its experiment)."""
+    best and worst current test accuracy (with its experiment).
+
+    The ETA weighs the epochs left by the time this session's epochs of each phase took: a what epoch reuses the
+    frozen WhereNet's outputs and can cost a tenth of a where epoch, so counting epochs alike would promise a
+    what-first run's end far too early."""
 
     def __init__(self, total_epochs: int, every_s: float = 10.0, written: dict[str, int] | None = None):
         self.total_epochs = total_epochs
@@ -197,6 +201,7 @@ class ProgressCallback(tune.Callback):
         self.epochs: dict[str, int] = dict(self.written)  # trials that finished before a resume report nothing
         self.test_acc: dict[str, tuple[float, str]] = {}  # trial -> (current test accuracy, experiment label)
         self.ended: set[str] = set()  # configurations whose last epoch has been reported
+        self.phase_s: dict[str, list[float]] = {}  # phase -> [seconds, epochs] trained by this session
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         rows = epoch_rows(trial, result)  # per configuration: a pack counts all its members
@@ -206,6 +211,9 @@ class ProgressCallback(tune.Callback):
                 self.ended.add(trial_id)
             if isinstance(row.get("test_acc"), float) and row["test_acc"] == row["test_acc"]:
                 self.test_acc[trial_id] = (row["test_acc"], str(row.get("experiment", trial_id)))
+            if isinstance(row.get("epoch_s"), float) and row.get("phase"):
+                spent = self.phase_s.setdefault(str(row["phase"]), [0.0, 0])
+                spent[0], spent[1] = spent[0] + row["epoch_s"], spent[1] + 1
         if self.first_epochs is None:
             self.first_epochs = sum(self.epochs.values()) - len(rows)
 
@@ -232,7 +240,13 @@ class ProgressCallback(tune.Callback):
         # epochs run by this driver (a resumed run starts part-way); none before its first result
         fresh = done - self.first_epochs if self.first_epochs is not None else 0
         eta = "?"
-        if fresh > 0 and self.total_epochs > done:
+        left = self.epochs_left(trials)
+        spent = sum(seconds for seconds, _ in self.phase_s.values())
+        if left is not None and spent > 0:
+            mean = spent / sum(n for _, n in self.phase_s.values())  # a phase not seen yet: the mean epoch
+            cost = {phase: seconds / n for phase, (seconds, n) in self.phase_s.items()}
+            eta = _duration(elapsed / spent * sum(n * cost.get(phase, mean) for phase, n in left.items()))
+        elif fresh > 0 and self.total_epochs > done:
             eta = _duration(elapsed / fresh * (self.total_epochs - done))
         elif self.total_epochs <= done:
             eta = "0s"
@@ -243,6 +257,22 @@ class ProgressCallback(tune.Callback):
             file=sys.stdout,
             flush=True,
         )
+
+    def epochs_left(self, trials) -> dict[str, int] | None:
+        """Epochs still to train, per phase, over the configurations that have not ended; None when one's schedule
+        is not in its config."""
+        left: dict[str, int] = {}
+        for t in trials:
+            for trial_id, row in configurations(t):
+                if not {"order", "k", "epochs"} <= row.keys():
+                    return None
+                if trial_id in self.ended or t.status in ("TERMINATED", "ERROR"):
+                    continue
+                schedule = trial_config(row)[0].schedule
+                for epoch in range(min(self.epochs.get(trial_id, 0), schedule.epochs), schedule.epochs):
+                    phase = schedule.phase(epoch)
+                    left[phase] = left.get(phase, 0) + 1
+        return left
 
     def accuracy_text(self) -> str:
         """' | test acc best 0.812 (table1/1) worst 0.334 (table1/6)': the latest epoch of every trial so far."""

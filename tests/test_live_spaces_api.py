@@ -52,6 +52,29 @@ def test_a_resumed_runs_progress_counts_the_epochs_of_trials_that_finished_befor
     assert "trials 1/2 done, 1 running" in line and "epochs 15/24 | ETA 3m00s" in line, line
 
 
+def test_the_eta_weighs_the_epochs_left_by_what_each_phase_took(capsys):
+    """A what epoch can cost a ninth of a where epoch: the ETA prices the epochs left phase by phase."""
+    from types import SimpleNamespace
+
+    from orchestrator.tune_callbacks import ProgressCallback
+
+    def trial(trial_id, status, order="what_first"):
+        row = {"experiment": f"x/{trial_id}", "order": order, "k": 2, "epochs": 8}
+        return SimpleNamespace(trial_id=trial_id, status=status, config={"trial": row})
+
+    going, waiting, done = trial("a", "RUNNING"), trial("b", "PENDING", "where_first"), trial("c", "TERMINATED")
+    trials = [going, waiting, done]
+    progress = ProgressCallback(total_epochs=24, every_s=3600)
+    progress.start -= 1100  # the three epochs below took 100 + 100 + 900 s (long: the test's own time is lost)
+    for epoch, phase, seconds in ((1, "what", 100.0), (2, "what", 100.0), (3, "where", 900.0)):
+        row = {"epoch": epoch, "phase": phase, "epoch_s": seconds, "test_acc": 0.5, "outcome": "running"}
+        progress.on_trial_result(0, trials, going, row)
+    progress.print_line(trials)
+    # a has epochs 4-8 left (k = 2: where, what, what, where, where): 3 where and 2 what, 2,900 s; b all 8, 4 of each,
+    # 4,000 s; c ended. 6,900 s at the pace so far (1,100 s of epochs in 1,100 s); counted alike, 13 x 367 = 4,767 s
+    assert "epochs 3/24 | ETA 1h55m" in capsys.readouterr().out
+
+
 @pytest.mark.ray
 def test_tensorboard_event_files_hold_per_epoch_metrics_not_config(tables_smoke_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
