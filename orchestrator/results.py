@@ -174,6 +174,10 @@ class ResultsWriter:
         """Each trial's last epoch written so far."""
         return {trial_id: max(rows) for trial_id, rows in self.epochs.items() if rows}
 
+    def ended_trials(self) -> set[str]:
+        """Trials whose last epoch written ended them (completed, stopped early, diverged)."""
+        return {t for t, rows in self.epochs.items() if rows and rows[max(rows)].get("outcome", "running") != "running"}
+
     def add_epoch(self, trial_id: str, row: dict) -> None:
         """A trial reports its epochs in order: a row for epoch e while later ones are stored means it restarted
         from a checkpoint (a retry, a resume, an older checkpoint when the newest was unreadable), and the later

@@ -188,10 +188,17 @@ class ProgressCallback(tune.Callback):
     frozen WhereNet's outputs and can cost a tenth of a where epoch, so counting epochs alike would promise a
     what-first run's end far too early."""
 
-    def __init__(self, total_epochs: int, every_s: float = 10.0, written: dict[str, int] | None = None):
+    def __init__(
+        self,
+        total_epochs: int,
+        every_s: float = 10.0,
+        written: dict[str, int] | None = None,
+        ended: set[str] | None = None,
+    ):
         self.total_epochs = total_epochs
         self.every_s = every_s
         self.written = written or {}  # a resumed run: each configuration's last epoch already in the results
+        self.ended_before = ended or set()  # ... and those whose last epoch ended them (in a pack still running)
         self.setup()
 
     def setup(self, **info):
@@ -200,7 +207,7 @@ class ProgressCallback(tune.Callback):
         self.first_epochs: int | None = None
         self.epochs: dict[str, int] = dict(self.written)  # trials that finished before a resume report nothing
         self.test_acc: dict[str, tuple[float, str]] = {}  # trial -> (current test accuracy, experiment label)
-        self.ended: set[str] = set()  # configurations whose last epoch has been reported
+        self.ended: set[str] = set(self.ended_before)  # configurations whose last epoch has been reported
         self.phase_s: dict[str, list[float]] = {}  # phase -> [seconds, epochs] trained by this session
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
@@ -239,17 +246,13 @@ class ProgressCallback(tune.Callback):
         elapsed = time.time() - self.start
         # epochs run by this driver (a resumed run starts part-way); none before its first result
         fresh = done - self.first_epochs if self.first_epochs is not None else 0
-        eta = "?"
-        left = self.epochs_left(trials)
-        spent = sum(seconds for seconds, _ in self.phase_s.values())
-        if left is not None and spent > 0:
-            mean = spent / sum(n for _, n in self.phase_s.values())  # a phase not seen yet: the mean epoch
-            cost = {phase: seconds / n for phase, (seconds, n) in self.phase_s.items()}
-            eta = _duration(elapsed / spent * sum(n * cost.get(phase, mean) for phase, n in left.items()))
-        elif fresh > 0 and self.total_epochs > done:
-            eta = _duration(elapsed / fresh * (self.total_epochs - done))
-        elif self.total_epochs <= done:
-            eta = "0s"
+        eta = self.priced_eta(trials, elapsed)
+        if eta is None:  # no per-phase times or no schedules: count the epochs alike
+            eta = "?"
+            if fresh > 0 and self.total_epochs > done:
+                eta = _duration(elapsed / fresh * (self.total_epochs - done))
+            elif self.total_epochs <= done:
+                eta = "0s"
         print(
             f"[{_duration(elapsed):>7}] trials {status.count('TERMINATED')}/{len(status)} done, "
             f"{status.count('RUNNING')} running, {status.count('PENDING')} pending, {status.count('ERROR')} failed"
@@ -258,21 +261,39 @@ class ProgressCallback(tune.Callback):
             flush=True,
         )
 
-    def epochs_left(self, trials) -> dict[str, int] | None:
-        """Epochs still to train, per phase, over the configurations that have not ended; None when one's schedule
-        is not in its config."""
+    def priced_eta(self, trials, elapsed: float) -> str | None:
+        """The epochs left, each at the mean time of its phase so far, scaled by the pace of this session (several
+        trials at once train several epochs a second). '?' while a phase left has not been timed (a what-first run's
+        where epochs cost several of its what epochs); None when there is nothing to price with."""
+        spent = sum(seconds for seconds, _ in self.phase_s.values())
+        left = self.epochs_left(trials)
+        if left is None or spent <= 0:
+            return None
+        left, unlisted = left
+        cost = {phase: seconds / n for phase, (seconds, n) in self.phase_s.items()}
+        if left.keys() - cost.keys():
+            return "?"
+        # configurations Ray has not created yet (--max-concurrent): alternating, so what and where alike
+        work = sum(n * cost[phase] for phase, n in left.items()) + unlisted * sum(cost.values()) / len(cost)
+        return _duration(elapsed / spent * work)
+
+    def epochs_left(self, trials) -> tuple[dict[str, int], int] | None:
+        """Epochs still to train per phase over the configurations that have not ended, and those of configurations
+        not among `trials` yet; None when a configuration's schedule is not in its config."""
         left: dict[str, int] = {}
+        listed = 0
         for t in trials:
             for trial_id, row in configurations(t):
                 if not {"order", "k", "epochs"} <= row.keys():
                     return None
+                schedule = trial_config(row)[0].schedule
+                listed += schedule.epochs
                 if trial_id in self.ended or t.status in ("TERMINATED", "ERROR"):
                     continue
-                schedule = trial_config(row)[0].schedule
                 for epoch in range(min(self.epochs.get(trial_id, 0), schedule.epochs), schedule.epochs):
                     phase = schedule.phase(epoch)
                     left[phase] = left.get(phase, 0) + 1
-        return left
+        return left, max(0, self.total_epochs - listed)
 
     def accuracy_text(self) -> str:
         """' | test acc best 0.812 (table1/1) worst 0.334 (table1/6)': the latest epoch of every trial so far."""

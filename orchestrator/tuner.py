@@ -88,7 +88,7 @@ def build_tuner(
         os.environ["TUNE_ONLY_STORE_CHECKPOINT_SCORE_ATTRIBUTE"] = "1"
     callbacks = [
         ParquetCallback(writer),
-        ProgressCallback(space.total_epochs(scale, seeds), progress_every, writer.last_epochs()),
+        ProgressCallback(space.total_epochs(scale, seeds), progress_every, writer.last_epochs(), writer.ended_trials()),
         TensorBoardCallback(),
         *([external_logger(logger, storage.root.rsplit("/", 1)[-1])] if logger else []),
     ]

@@ -151,6 +151,9 @@ def test_kept_where_outputs_follow_every_change_of_its_weights(fake_images, tmp_
     fresh = StageWiseTrainer(config, fake_images, "cpu")
     fresh.load_state_dict(trainer.state_dict())
     assert changed != before and changed == fresh.evaluate("test")
+    where = trainer.nets["where"]
+    where.fc4.weight.data = where.fc4.weight.data * 0  # new storage, no version bump: every slot alike, 1/9 each
+    assert trainer.evaluate("test")["test_fg_alpha"] == pytest.approx(1 / 9)
 
 
 def test_state_loads_with_weights_only_and_rejects_another_config(fake_images, tmp_path):

@@ -53,7 +53,9 @@ def test_a_resumed_runs_progress_counts_the_epochs_of_trials_that_finished_befor
 
 
 def test_the_eta_weighs_the_epochs_left_by_what_each_phase_took(capsys):
-    """A what epoch can cost a ninth of a where epoch: the ETA prices the epochs left phase by phase."""
+    """A what epoch can cost a ninth of a where epoch: the ETA prices the epochs left phase by phase, says '?' until
+    every phase left has been timed, and counts configurations Ray has not created yet and those that ended before
+    a resume."""
     from types import SimpleNamespace
 
     from orchestrator.tune_callbacks import ProgressCallback
@@ -62,17 +64,42 @@ def test_the_eta_weighs_the_epochs_left_by_what_each_phase_took(capsys):
         row = {"experiment": f"x/{trial_id}", "order": order, "k": 2, "epochs": 8}
         return SimpleNamespace(trial_id=trial_id, status=status, config={"trial": row})
 
+    def eta(progress, trials):
+        progress.print_line(trials)
+        return capsys.readouterr().out.split("| ETA ")[1].split(" |")[0].strip()
+
     going, waiting, done = trial("a", "RUNNING"), trial("b", "PENDING", "where_first"), trial("c", "TERMINATED")
     trials = [going, waiting, done]
     progress = ProgressCallback(total_epochs=24, every_s=3600)
     progress.start -= 1100  # the three epochs below took 100 + 100 + 900 s (long: the test's own time is lost)
     for epoch, phase, seconds in ((1, "what", 100.0), (2, "what", 100.0), (3, "where", 900.0)):
+        if epoch == 3:
+            assert eta(progress, trials) == "?"  # no where epoch timed yet: pricing it as a what epoch is 9x short
         row = {"epoch": epoch, "phase": phase, "epoch_s": seconds, "test_acc": 0.5, "outcome": "running"}
         progress.on_trial_result(0, trials, going, row)
-    progress.print_line(trials)
     # a has epochs 4-8 left (k = 2: where, what, what, where, where): 3 where and 2 what, 2,900 s; b all 8, 4 of each,
     # 4,000 s; c ended. 6,900 s at the pace so far (1,100 s of epochs in 1,100 s); counted alike, 13 x 367 = 4,767 s
-    assert "epochs 3/24 | ETA 1h55m" in capsys.readouterr().out
+    assert eta(progress, trials) == "1h55m"
+    # 16 epochs more in configurations Ray has not created yet (--max-concurrent): 8,000 s more, what and where alike
+    progress.total_epochs = 40
+    assert eta(progress, trials) == "4h08m"
+    # a resumed run: b ended before the interruption (in a pack still running, say): 4,000 s less
+    resumed = ProgressCallback(total_epochs=24, every_s=3600, written={"a": 3, "b": 4}, ended={"b"})
+    resumed.phase_s, resumed.start = dict(progress.phase_s), progress.start
+    assert eta(resumed, [going, trial("b", "RUNNING", "where_first"), done]) == "48m20s"
+
+
+def test_a_resumed_run_reads_which_configurations_had_ended_from_its_results(tmp_path):
+    """What the resumed progress line leaves out of its ETA: a configuration whose last epoch written ended it."""
+    from orchestrator.results import ResultsWriter
+    from orchestrator.storage import RunStorage
+
+    writer = ResultsWriter(RunStorage(str(tmp_path / "run")), "run")
+    outcomes = {"t1": ["running", "completed"], "t2": ["running", "running"], "t3": ["diverged"]}
+    for trial_id, rows in outcomes.items():
+        for epoch, outcome in enumerate(rows, 1):
+            writer.add_epoch(trial_id, {"epoch": epoch, "outcome": outcome})
+    assert ResultsWriter(RunStorage(str(tmp_path / "run")), "run").ended_trials() == {"t1", "t3"}
 
 
 @pytest.mark.ray

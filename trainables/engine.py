@@ -72,7 +72,7 @@ class StageWiseTrainer:
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []
         self.outcome = "running"
-        self._where_outputs: dict[str, tuple] = {}  # set name -> (weight versions, weighted images, alphas)
+        self._where_outputs: dict[str, tuple] = {}  # set name -> (key, weighted images, alphas): frozen_where
 
     # -- setup -------------------------------------------------------------------------------------------------
     def _to_device(self, images: CifarImages) -> dict[str, DeviceMosaics]:
@@ -183,13 +183,15 @@ class StageWiseTrainer:
         """The where network's attention-weighted images and alphas for every mosaic of a set, in set order.
 
         While it is frozen they are the same every epoch: a what phase computes them once instead of k times (its
-        forward pass over nine patches a mosaic is most of a what epoch on CPU). They are kept under the version
-        counters of its weights, which every in-place change bumps (an optimiser step, load_state_dict, a test's
-        fill_), so a stale copy is never used. Computed in batches of `batch`, as the pass that reads them would."""
+        forward pass over nine patches a mosaic is most of a what epoch on CPU). They are kept under the storage and
+        version counter of each weight, which every change through autograd-visible ops bumps (the optimisers
+        built here, load_state_dict, a test's fill_; not a fused optimiser or writes through `.data`, which this
+        project does not use), and under `batch`: computed in batches of the pass that reads them, as before they
+        were kept (a GPU picks kernels per shape; on CPU a mosaic's outputs do not depend on its batch)."""
         where, data = self.nets["where"], self.sets[set_name]
-        versions = tuple(p._version for p in where.parameters())
+        key = (batch, tuple((p.data_ptr(), p._version) for p in where.parameters()))
         kept = self._where_outputs.get(set_name)
-        if kept is not None and kept[0] == versions:
+        if kept is not None and kept[0] == key:
             return kept[1], kept[2]
         self._where_outputs.pop(set_name, None)  # free the stale copy before making the new one
         weighted = alphas = None
@@ -202,7 +204,7 @@ class StageWiseTrainer:
                         weighted = w.new_empty((len(data), *w.shape[1:]))
                         alphas = a.new_empty((len(data), *a.shape[1:]))
                     weighted[idx], alphas[idx] = w, a
-        self._where_outputs[set_name] = (versions, weighted, alphas)
+        self._where_outputs[set_name] = (key, weighted, alphas)
         return weighted, alphas
 
     # -- state -------------------------------------------------------------------------------------------------
@@ -226,6 +228,7 @@ class StageWiseTrainer:
         diff = self.config.differences(state["config"])
         if diff:
             raise StateMismatch(f"training state was saved for another configuration (differs in {', '.join(diff)})")
+        self._where_outputs.clear()
         for name, net in self.nets.items():
             net.load_state_dict(state["nets"][name])
             self.optimizers[name].load_state_dict(state["optimizers"][name])
