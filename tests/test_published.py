@@ -1022,6 +1022,34 @@ def test_table1_row2_seed2_note_quotes_the_committed_data():
     assert f"every seed ended at {train.min():.3f} or above" in note
 
 
+def test_table1_row4_seed1_note_quotes_the_committed_data():
+    """The note on Table 1 row 4's seed 1 quotes its phase ends and seed 0's (every epoch, on an H200) exactly: its
+    first where phase moved nothing, and it trailed seed 0 for most of the run."""
+    note = _note()
+    zero = _row_epochs("table1-rows4-5-paper-h200", "table1/4")
+    one = _row_epochs("table1-row4-seed1-paper-cpu", "table1/4")
+    ends = list(range(20, 321, 20))
+    assert one.index.tolist() == ends and (one["seed"] == 1).all() and (zero["seed"] == 0).all()
+    assert _final_line(one.loc[320], f"0.97 / 0.79; seed 0: {_train_test(zero.loc[320])}") in note
+    alpha = one["test_fg_alpha"]
+    assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < alpha.loc[80] - 1 / 9
+    assert _at(one, 20, "test_acc") == _at(one, 40, "test_acc")
+    assert (
+        f"the test accuracy at {_at(one, 40, 'test_acc')} (epochs 20 and 40), where seed 0's first where phase took "
+        f"them to {_at(zero, 40, 'test_fg_alpha')} and {_at(zero, 40, 'test_acc')}" in note
+    )
+    assert f"left uniform attention in its second ({_at(one, 80, 'test_fg_alpha')} at epoch 80)" in note
+    gap = one["test_acc"] - zero.loc[ends, "test_acc"]
+    assert (gap.loc[:180] < 0).all() and gap.loc[200] > 0 and (gap.loc[220:] < 0).all()
+    assert f"to epoch 180 ({_at(one, 180, 'test_acc')} against {_at(zero, 180, 'test_acc')})" in note
+    assert one["test_acc"].max() == one.loc[320, "test_acc"]  # phase ends only; its best epoch, 313, is not kept
+    assert f"(seed 0: {zero['test_acc'].max():.3f} at {zero['test_acc'].idxmax()})" in note
+    test = pd.Series([zero.loc[320, "test_acc"], one.loc[320, "test_acc"]])
+    assert _at(zero, 320, "final_train_acc") == _at(one, 320, "final_train_acc") == "1.000"
+    assert f"train 1.000 both, test {test.mean():.3f} ± {test.std():.3f}" in note
+    assert min(test) > 0.79 and "is below both seeds in both" in note
+
+
 def _left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
     """Row 1 (k = 5): the last phase end within 0.001 of 1/9 before the attention rose for good, and the one after."""
     ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
