@@ -18,11 +18,12 @@ import math
 import resource
 import statistics
 import sys
-from pathlib import Path
 
 import pandas as pd
 import torch
 
+from orchestrator import load_run
+from orchestrator.errors import UsageError
 from trainables import DataError, StageWiseTrainer, TrainConfig, load_cifar
 
 TIMING = ("epoch_s", "mosaics_per_s")
@@ -34,21 +35,19 @@ def same(a, b) -> bool:
     return a == b
 
 
-def recorded_trial(run: Path, experiment: str | None) -> tuple[TrainConfig, pd.DataFrame]:
+def recorded_trial(run: str, experiment: str | None) -> tuple[TrainConfig, pd.DataFrame]:
     """The configuration of the run's first trial (of `experiment`) and its recorded epochs, by epoch."""
-    trials = pd.read_parquet(run / "trials.parquet")
+    trials, epochs = load_run(run)
     if experiment is not None:
         trials = trials[trials["experiment"] == experiment]
     if trials.empty:
         raise ValueError(f"{run} has no trial{f' of {experiment}' if experiment else ''}")
     trial = trials.iloc[0]
     flat = {k: v for k, v in trial.items() if not (isinstance(v, float) and math.isnan(v))}
-    epochs = pd.read_parquet(run / "epochs")
     epochs = epochs[epochs["trial_id"] == trial["trial_id"]].set_index("epoch")
     if epochs.empty:
         raise ValueError(f"{run}: trial {trial['trial_id']} has no recorded epochs")
-    # a resumed trial wrote the epochs after its checkpoint twice; its results keep the last
-    return TrainConfig.from_flat(flat), epochs[~epochs.index.duplicated(keep="last")]
+    return TrainConfig.from_flat(flat), epochs
 
 
 def differences(row: dict, recorded: pd.Series) -> list[str]:
@@ -69,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-verify", action="store_true", help="skip the CIFAR-10 md5 check")
     args = parser.parse_args(argv)
     try:
-        config, recorded = recorded_trial(Path(args.run), args.experiment)
+        config, recorded = recorded_trial(args.run, args.experiment)
         images = load_cifar(args.data_dir, verify=not args.no_verify)
-    except (OSError, ValueError, DataError) as error:  # pyarrow's errors are OSError or ValueError
+    except (OSError, ValueError, DataError, UsageError) as error:  # pyarrow's errors are OSError or ValueError
         print(f"replay_run: {error}", file=sys.stderr)
         return 2
 
