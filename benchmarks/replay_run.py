@@ -25,6 +25,7 @@ import torch
 from orchestrator import load_run
 from orchestrator.errors import UsageError
 from trainables import DataError, StageWiseTrainer, TrainConfig, load_cifar
+from trainables.host_memory import keep_freed_memory
 
 TIMING = ("epoch_s", "mosaics_per_s")
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"replay_run: {error}", file=sys.stderr)
         return 2
 
+    keep_freed_memory()  # as a trial does
     trainer = StageWiseTrainer(config, images, "cpu")
     print(
         f"replaying {args.run}: {config.schedule.order}, k {config.schedule.k}, seed {config.seed}; "

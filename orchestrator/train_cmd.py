@@ -11,6 +11,7 @@ import torch
 
 from trainables import StageWiseTrainer, StateMismatch, TrainConfig
 from trainables.config import FLAT_FIELDS
+from trainables.host_memory import keep_freed_memory
 from trainables.metrics import FOCUS, FOCUS_NAMES, PASSES
 
 from .cli_args import add_data_flags, load_images
@@ -55,6 +56,7 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"invalid configuration: {exc}") from None
     images = load_images(args.data_dir, args.download, verify=not args.no_verify)
+    keep_freed_memory()  # the command only trains from here on: its batches may keep the heap
     trainer = StageWiseTrainer(config, images, args.device)
     if state is not None:
         try:

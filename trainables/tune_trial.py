@@ -27,6 +27,7 @@ import torch
 from .cifar import CifarImages
 from .config import TrainConfig
 from .engine import StageWiseTrainer, StateMismatch
+from .host_memory import keep_freed_memory
 
 STATE_FILE = "state.pt"
 HISTORY_FILE = "history.json"  # the epochs so far, readable by the driver without torch
@@ -146,6 +147,7 @@ def train_mosaic(
 
     context = tune.get_context()
     torch.set_num_threads(max(1, int(context.get_trial_resources().required_resources.get("CPU", 1))))
+    keep_freed_memory()  # a trial's actor has its process to itself: its batches may keep the heap
     device = torch.device("cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu")
     members = trial_members(config, context.get_trial_id())
     phase_ends = phase_end_epochs(config) if keep_phase_ends else None
