@@ -597,6 +597,12 @@ def _at(rows: pd.DataFrame, epoch: int, column: str) -> str:
     return f"{rows.loc[epoch, column]:.3f}"
 
 
+def _mean_sd(runs, epoch: int, column: str) -> str:
+    """'mean ± sd' of one column over seeds at one epoch, as the notes quote it."""
+    values = pd.Series([rows.loc[epoch, column] for rows in runs])
+    return f"{values.mean():.3f} ± {values.std():.3f}"
+
+
 def _row3_alpha_ends(rows: pd.DataFrame) -> list[str]:
     """Table 1 row 3's mean foreground alpha after its first three where phases and at its end."""
     return [_at(rows, e, "test_fg_alpha") for e in (40, 80, 120, 280)]
@@ -1086,6 +1092,50 @@ def test_table2_row1_seed1_note_quotes_the_committed_data():
     assert f"+{gaps[0]:.3f} test with seed 0, +{gaps[1]:.3f} with seed 1" in note
 
 
+def test_table2_row1_seed3_note_quotes_the_committed_data():
+    """The note on Table 2 row 1's seed 3 quotes its phase ends, and the other seeds of both orders, exactly."""
+    note = _note()
+    h200 = "tables-row1-seed2-paper-h200"
+    where = (*_seeds(2, 1), _row_epochs(h200, "table2/1"), _row_epochs("table2-row1-seed3-paper-cpu", "table2/1"))
+    what = (*_seeds(1, 1), _row_epochs(h200, "table1/1"))
+    three = where[3]
+    assert three.index.tolist() == list(range(5, 181, 5)) and (three["seed"] == 3).all()  # phase ends only
+    published = get_space("table1").experiments[0].reference  # row 1
+    others = ", ".join(_train_test(rows.loc[180]) for rows in where[:3])
+    assert (
+        f"clean-pass train {three.loc[180, 'final_train_acc']:.3f}, test {three.loc[180, 'test_acc']:.3f} (published "
+        f"Table 1 row 1: {published.train_acc:.2f} / {published.test_acc:.2f}; Table 2 row 1 seeds 0-2: {others}); "
+        f"{_focus_and_attention(three.loc[180])}" in note
+    )
+    assert _left_uniform(three) == (60, 65) == _left_uniform(where[1])  # "as seed 1's did"
+    where_ends = three.loc[range(5, 61, 10), "phase"]  # "its first six where phases (to epoch 60)"
+    assert (where_ends == "where").all() and len(where_ends) == 6 and three.loc[60, "phase"] == "what"
+    alpha = three["test_fg_alpha"]
+    assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001
+    assert "stayed within 0.001 of 1/9 through its first six where phases (to epoch 60)" in note
+    assert alpha.idxmax() == three["test_acc"].idxmax() == 165
+    assert (
+        f"left it in the seventh ({_at(three, 65, 'test_fg_alpha')} at epoch 65), as seed 1's did; it was "
+        f"{_at(three, 75, 'test_fg_alpha')} at 75, {_at(three, 95, 'test_fg_alpha')} at 95, highest at 165 "
+        f"({_at(three, 165, 'test_fg_alpha')}) and {_at(three, 180, 'test_fg_alpha')} at the end; its test accuracy is "
+        f"highest at epoch 165 too ({_at(three, 165, 'test_acc')})" in note
+    )
+    assert (
+        f"Four seeds where first: train {_mean_sd(where, 180, 'final_train_acc')}, test "
+        f"{_mean_sd(where, 180, 'test_acc')} (what first, three seeds: {_mean_sd(what, 180, 'final_train_acc')} / "
+        f"{_mean_sd(what, 180, 'test_acc')})" in note
+    )
+    train = pd.Series([rows.loc[180, "final_train_acc"] for rows in where])
+    test = pd.Series([rows.loc[180, "test_acc"] for rows in where])
+    assert (
+        f"the published row 1 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies inside where first's mean ± "
+        "2 sd in test accuracy, below it in train accuracy" in note
+    )
+    assert abs(published.test_acc - test.mean()) < 2 * test.std()  # inside in test accuracy
+    assert published.train_acc < train.mean() - 2 * train.std()  # below in train accuracy
+    assert f"(every seed where first ended at {train.min():.3f} or above)" in note and train.idxmin() == 3
+
+
 def test_row1_seed2_notes_quote_the_committed_data():
     """The notes on seed 2 of row 1 in both orders (one run: an H200 to epoch 135, then the CPU) quote its phase ends,
     and seeds 0 and 1's, exactly: when its attention left uniform in each order, and where first − what first."""
@@ -1382,6 +1432,68 @@ def test_table2_row3_note_quotes_the_committed_data():
 
 
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
+
+
+def test_table2_row3_seed1_note_quotes_the_committed_data():
+    """The note on Table 2 row 3's seed 1 quotes its phase ends and the other four runs of row 3 exactly: four of
+    five learned no attention and went the same way."""
+    note = _note()
+    what, where = _seeds(1, 3, count=3), _seeds(2, 3, count=2)
+    one = where[1]
+    assert one.index.tolist() == list(range(20, 281, 20))  # phase ends only
+    others = f"; Table 2 row 3 seed 0: {_train_test(where[0].loc[280])}"
+    assert _beside_table1(one.loc[280], what[1].loc[280], 3, others, ours="ours, seed 1") in note
+    assert one.loc[20, "train_loss"] > 1.0986  # ln 3: "moved nothing"
+    assert (
+        f"(running train loss {_at(one, 20, 'train_loss')}, test accuracy {_at(one, 20, 'test_acc')} at epoch 20)"
+        in note
+    )
+    alpha = one["test_fg_alpha"]
+    assert (alpha.loc[:140] - 1 / 9).abs().max() < 0.0001 < alpha.loc[180] - 1 / 9
+    assert (one.loc[range(20, 141, 40), "phase"] == "where").all() and len(range(20, 141, 40)) == 4
+    assert "alpha stayed within 0.0001 of 1/9 to epoch 140 (four where phases)" in note
+    assert f"then rose to {_at(one, 180, 'test_fg_alpha')} at 180 and {_at(one, 220, 'test_fg_alpha')} at 220" in note
+    assert _at(one, 220, "test_fg_alpha") == _at(one, 280, "test_fg_alpha")  # "and at the end"
+    assert (one["test_alpha_ge_half"] == 0).all()  # the share of test mosaics with a largest alpha >= 0.5
+    assert "no test mosaic had a largest alpha >= 0.5 at any phase end" in note
+    now, before = ([_at(rows, e, "train_acc") for e in (40, 160, 280)] for rows in (one, where[0]))
+    assert (
+        f"(running train accuracy {now[0]} at epoch 40, {now[1]} at 160, {now[2]} at 280; seed 0: {', '.join(before)})"
+        in note
+    )
+    assert one["test_acc"].idxmax() == where[0]["test_acc"].idxmax() == 140
+    assert (
+        f"highest at epoch 140 ({_at(one, 140, 'test_acc')}; seed 0: {_at(where[0], 140, 'test_acc')}, at 140 too) "
+        f"and ended at {_at(one, 280, 'test_acc')}" in note
+    )
+    uniform, moved = [what[1], what[2], where[0], where[1]], what[0]
+    assert all((rows["test_alpha_ge_half"] == 0).all() for rows in uniform)
+    ends = [rows.loc[280, "test_fg_alpha"] for rows in uniform]
+    assert max(ends) < 0.12 < moved.loc[280, "test_fg_alpha"]
+    assert f"foreground alpha {min(ends):.3f}-{max(ends):.3f} at the end" in note
+
+    def span(values) -> str:
+        return f"{min(values):.3f}-{max(values):.3f}"
+
+    peaks = [rows["test_acc"].max() for rows in uniform]
+    tests = [rows.loc[280, "test_acc"] for rows in uniform]
+    trains = [rows.loc[280, "final_train_acc"] for rows in uniform]
+    assert f"peaking at {span(peaks)}, ending at {span(tests)}" in note
+    only = f"({_at(moved, 280, 'test_fg_alpha')} at its end), and it ended at {_at(moved, 280, 'test_acc')}."
+    assert f"Only Table 1's seed 0 left uniform {only}" in note and moved.loc[280, "test_acc"] > max(peaks)
+    assert (
+        f"train {_mean_sd(where, 280, 'final_train_acc')}, test {_mean_sd(where, 280, 'test_acc')} (what first, three "
+        f"seeds: {_mean_sd(what, 280, 'final_train_acc')} / {_mean_sd(what, 280, 'test_acc')})" in note
+    )
+    gaps = [a.loc[280, "test_acc"] - b.loc[280, "test_acc"] for a, b in zip(where, what, strict=False)]
+    assert f"seed by seed: {gaps[0]:.3f} and +{gaps[1]:.3f} test" in note and gaps[0] < 0 < gaps[1]
+    published = get_space("table1").experiments[2].reference  # row 3
+    assert (
+        f"The published Table 1 row 3 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies near the four (train "
+        f"{span(trains)}, test {span(tests)}), not near Table 1's seed 0" in note
+    )
+    assert min(trains) <= published.train_acc <= max(trains) and published.test_acc - max(tests) < 0.01
+    assert abs(moved.loc[280, "test_acc"] - published.test_acc) > 0.09
 
 
 def _rows_4_5() -> tuple[pd.DataFrame, pd.DataFrame]:
