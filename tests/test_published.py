@@ -1092,17 +1092,36 @@ def test_table2_row1_seed1_note_quotes_the_committed_data():
     assert f"+{gaps[0]:.3f} test with seed 0, +{gaps[1]:.3f} with seed 1" in note
 
 
+def _row1_orders(seeds: int = 4) -> tuple[tuple[pd.DataFrame, ...], tuple[pd.DataFrame, ...]]:
+    """Row 1's published seeds 0 .. seeds-1 in each order: (what first, where first); seed 2 is one H200 run of both."""
+    h200 = "tables-row1-seed2-paper-h200"
+    runs = []
+    for table in (1, 2):
+        cpu = [_row_epochs(f"table{table}-row1{f'-seed{s}' if s else ''}-paper-cpu", f"table{table}/1") for s in (0, 1)]
+        later = [_row_epochs(f"table{table}-row1-seed{s}-paper-cpu", f"table{table}/1") for s in range(3, seeds)]
+        runs.append((*cpu, _row_epochs(h200, f"table{table}/1"), *later))
+    for order in runs:
+        assert [rows["seed"].unique().tolist() for rows in order] == [[s] for s in range(seeds)]
+    return runs[0], runs[1]
+
+
 def test_table2_row1_seed3_note_quotes_the_committed_data():
     """The note on Table 2 row 1's seed 3 quotes its phase ends, and the other seeds of both orders, exactly."""
     note = _note()
-    h200 = "tables-row1-seed2-paper-h200"
-    where = (*_seeds(2, 1), _row_epochs(h200, "table2/1"), _row_epochs("table2-row1-seed3-paper-cpu", "table2/1"))
-    what = (*_seeds(1, 1), _row_epochs(h200, "table1/1"))
+    what, where = _row1_orders()
+    earlier = _left_uniform(where[3])[0] - _left_uniform(what[3])[0]  # epochs, Table 1's seed 3 (published after)
+    assert earlier > 0
+    assert (
+        f"Table 1's seed 3, published after (`table1-row1-seed3-paper-cpu`), left uniform {earlier} epochs earlier."
+        in note
+    )
+    what = what[:3]  # the rest of the note was written before Table 1's seed 3 ran
     three = where[3]
-    assert three.index.tolist() == list(range(5, 181, 5)) and (three["seed"] == 3).all()  # phase ends only
+    assert three.index.tolist() == list(range(5, 181, 5))  # phase ends only
     published = get_space("table1").experiments[0].reference  # row 1
     others = ", ".join(_train_test(rows.loc[180]) for rows in where[:3])
     assert (
+        "`table2-row1-seed3-paper-cpu`, Table 2 row 1, seed 3: "
         f"clean-pass train {three.loc[180, 'final_train_acc']:.3f}, test {three.loc[180, 'test_acc']:.3f} (published "
         f"Table 1 row 1: {published.train_acc:.2f} / {published.test_acc:.2f}; Table 2 row 1 seeds 0-2: {others}); "
         f"{_focus_and_attention(three.loc[180])}" in note
@@ -1134,6 +1153,64 @@ def test_table2_row1_seed3_note_quotes_the_committed_data():
     assert abs(published.test_acc - test.mean()) < 2 * test.std()  # inside in test accuracy
     assert published.train_acc < train.mean() - 2 * train.std()  # below in train accuracy
     assert f"(every seed where first ended at {train.min():.3f} or above)" in note and train.idxmin() == 3
+
+
+def test_table1_row1_seed3_note_quotes_the_committed_data():
+    """The note on Table 1 row 1's seed 3 quotes its phase ends, and all four seeds of both orders, exactly."""
+    note = _note()
+    what, where = _row1_orders()
+    three = what[3]
+    assert three.index.tolist() == list(range(5, 181, 5))  # phase ends only
+    published = get_space("table1").experiments[0].reference  # row 1
+    others = ", ".join(_train_test(rows.loc[180]) for rows in what[:3])
+    assert (
+        "`table1-row1-seed3-paper-cpu`, Table 1 row 1, seed 3: "
+        f"{_headline(three.loc[180], f'{published.train_acc:.2f} / {published.test_acc:.2f}; seeds 0-2: {others}')}; "
+        f"{_focus_and_attention(three.loc[180])}" in note
+    )
+    assert _left_uniform(three) == (45, 50) and three.loc[50, "phase"] == "where"
+    where_ends = three.loc[range(10, 41, 10), "phase"]  # what first, k = 5: where phases end at 10, 20, ...
+    assert (where_ends == "where").all() and len(where_ends) == 4
+    assert (three["test_fg_alpha"].loc[:45] - 1 / 9).abs().max() < 0.001
+    alpha, test = three["test_fg_alpha"], three["test_acc"]
+    assert alpha.idxmax() == 140 and test.idxmax() == 170
+    assert (
+        "stayed within 0.001 of 1/9 through its first four where phases (to epoch 45) and left it in the fifth "
+        f"({_at(three, 50, 'test_fg_alpha')} at epoch 50); it was {_at(three, 90, 'test_fg_alpha')} at 90, highest "
+        f"at 140 ({_at(three, 140, 'test_fg_alpha')}) and {_at(three, 180, 'test_fg_alpha')} at the end; its test "
+        f"accuracy at the phase ends is highest at epoch 170 ({_at(three, 170, 'test_acc')}) and ends at "
+        f"{_at(three, 180, 'test_acc')}" in note
+    )
+    # when each seed's attention left uniform: the last phase end within 0.001 of 1/9, in each order
+    left = {order: [_left_uniform(rows)[0] for rows in runs] for order, runs in (("what", what), ("where", where))}
+    assert left == {"what": [25, 65, 35, 45], "where": [30, 60, 40, 60]}
+    gaps = [abs(a - b) for a, b in zip(left["what"], left["where"])]
+    assert gaps == [5, 5, 5, 15]
+    assert (
+        f"**Seed 3 left uniform {gaps[3]} epochs earlier what first than where first** (Table 2 row 1 seed 3: within "
+        f"0.001 of 1/9 at 60, {_at(where[3], 65, 'test_fg_alpha')} at 65), where seeds 0-2 left it within 5 epochs of "
+        "each other in both orders" in note
+    )
+    assert (
+        "seed 0 left it first in both orders (Table 1 after 25, Table 2 after 30), seed 2 second (35, 40), seeds 1 and "
+        "3 last (Table 1: seed 3 after 45, seed 1 after 65; Table 2: both after 60)" in note
+    )
+    gap = [where[s].loc[180, "test_acc"] - what[s].loc[180, "test_acc"] for s in range(4)]
+    assert gap[3] < 0 < min(gap[:3])  # "the first seed with what first ahead"
+    assert (
+        f"Where first − what first: −{-gap[3]:.3f} test with seed 3, the first seed with what first ahead "
+        f"(+{gap[0]:.3f}, +{gap[1]:.3f} and +{gap[2]:.3f} with seeds 0-2)" in note
+    )
+    assert (
+        f"Four seeds what first: train {_mean_sd(what, 180, 'final_train_acc')}, test "
+        f"{_mean_sd(what, 180, 'test_acc')} (where first: {_mean_sd(where, 180, 'final_train_acc')} / "
+        f"{_mean_sd(where, 180, 'test_acc')}); the published "
+        f"row 1 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies inside what first's mean ± 2 sd in train "
+        "and test accuracy" in note
+    )
+    for column, value in (("final_train_acc", published.train_acc), ("test_acc", published.test_acc)):
+        values = pd.Series([rows.loc[180, column] for rows in what])
+        assert abs(value - values.mean()) < 2 * values.std()
 
 
 def test_row1_seed2_notes_quote_the_committed_data():
