@@ -1058,6 +1058,52 @@ def test_table1_row4_seed1_note_quotes_the_committed_data():
     assert min(test) > 0.79 and "is below both seeds in both" in note
 
 
+def test_table2_row4_seed1_note_quotes_the_committed_data():
+    """The note on Table 2 row 4's seed 1 quotes its phase ends, seed 0's and both seeds of Table 1 row 4 exactly."""
+    note = _note()
+    where = _seeds(2, 4)
+    what = (
+        _row_epochs("table1-rows4-5-paper-h200", "table1/4"),
+        _row_epochs("table1-row4-seed1-paper-cpu", "table1/4"),
+    )
+    one, zero = where[1], where[0]
+    assert one.index.tolist() == list(range(20, 321, 20))  # phase ends only
+    aside = f"; Table 2 row 4 seed 0: {_train_test(zero.loc[320])}"
+    assert (
+        "`table2-row4-seed1-paper-cpu`, Table 2 row 4, seed 1: "
+        + _beside_table1(one.loc[320], what[1].loc[320], 4, aside, ours="ours, seed 1")
+        in note
+    )
+    assert (one.loc[[20, 60, 100], "phase"] == "where").all()  # where first, k = 20
+    for seed in where:
+        alpha = seed["test_fg_alpha"]
+        assert (alpha.loc[:40] - 1 / 9).abs().max() < 0.001 < alpha.loc[60] - 1 / 9  # "as seed 0's"
+    assert one.loc[40, "phase"] == "what" and (
+        "as seed 0's, its first where phase (epochs 1-20) moved nothing (mean foreground alpha within 0.001 of 1/9 to "
+        "epoch 40)" in note
+    )
+    assert (
+        f"its second left uniform attention ({_at(one, 60, 'test_fg_alpha')} at epoch 60; seed 0: "
+        f"{_at(zero, 60, 'test_fg_alpha')}) and its third took it to {_at(one, 100, 'test_fg_alpha')} (epoch 100; "
+        f"seed 0: {_at(zero, 100, 'test_fg_alpha')})" in note
+    )
+    assert one["test_fg_alpha"].idxmax() == zero["test_fg_alpha"].idxmax() == 140
+    assert (
+        f"its alpha was highest at 140 ({_at(one, 140, 'test_fg_alpha')}; seed 0: {_at(zero, 140, 'test_fg_alpha')}), "
+        f"{_at(one, 260, 'test_fg_alpha')} at 260 and {_at(one, 320, 'test_fg_alpha')} at the end (seed 0: "
+        f"{_at(zero, 320, 'test_fg_alpha')})" in note
+    )
+    assert one["test_acc"].idxmax() == 320 and "its test accuracy at the phase ends is highest at the end" in note
+    test = pd.Series([rows.loc[320, "test_acc"] for rows in where])
+    assert f"**The two seeds where first ended {abs(test[1] - test[0]):.3f} apart in test accuracy**" in note
+    assert (
+        f"({_mean_sd(where, 320, 'test_acc')}), below both seeds what first ({_mean_sd(what, 320, 'test_acc')})" in note
+    )
+    assert test.max() < min(rows.loc[320, "test_acc"] for rows in what)
+    gaps = [where[s].loc[320, "test_acc"] - what[s].loc[320, "test_acc"] for s in (0, 1)]
+    assert f"where first − what first −{-gaps[1]:.3f} test with seed 1 (−{-gaps[0]:.3f} with seed 0)" in note
+
+
 def _left_uniform(rows: pd.DataFrame) -> tuple[int, int]:
     """Row 1 (k = 5): the last phase end within 0.001 of 1/9 before the attention rose for good, and the one after."""
     ends = rows.loc[rows.index % 5 == 0, "test_fg_alpha"]
