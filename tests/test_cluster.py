@@ -64,12 +64,12 @@ def test_sweep_uses_both_nodes_and_survives_losing_the_worker(ray_cluster, synth
         deadline = time.time() + 120
         while time.time() < deadline:
             time.sleep(0.3)
-            try:
+            try:  # a file being written can read as a table without columns: that too is "not yet"
                 rows = pd.read_parquet(run_dir / "epochs")
+                killed["seen"] = rows.groupby("node_id").size().to_dict()
             except Exception as exc:  # not written yet, or being written: try again, and say so if it never works
                 killed["last_error"] = repr(exc)
                 continue
-            killed["seen"] = rows.groupby("node_id").size().to_dict()
             on_worker = rows[rows.node_id == worker.node_id]
             if len(on_worker) >= 2:
                 killed["rows_before"] = len(rows)

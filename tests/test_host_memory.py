@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-# Two where epochs of 500 mosaics in batches of 250 (the paper's), in a thread of their own as Ray Tune runs a
-# trial's function; prints the page faults of the second epoch.
+# Three where epochs of 500 mosaics in batches of 250 (the paper's), in a thread of their own as Ray Tune runs a
+# trial's function; prints the page faults of the second and third together (one epoch alone varied 2x between runs).
 PROBE = """
 import resource, sys, threading
 import torch
@@ -31,6 +31,7 @@ def where_epochs():
     trainer.run_epoch()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     trainer.run_epoch()
+    trainer.run_epoch()
     print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 errors = []
@@ -51,5 +52,8 @@ def page_faults(data_dir, mode: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_a_where_epoch_in_a_trial_thread_reuses_freed_memory(synthetic_cifar_dir):
     default, keep = page_faults(synthetic_cifar_dir, "default"), page_faults(synthetic_cifar_dir, "keep")
-    print(f"page faults of a where epoch: {default} by default, {keep} keeping freed memory")
-    assert keep * 2 < default  # without the settings the two counts are the same
+    print(f"page faults of two where epochs: {default} by default, {keep} keeping freed memory")
+    # measured on the 2-core machine, two epochs: 116-207k by default, 22-62k keeping (one epoch alone: 89-120k and
+    # 22-52k, 90k against 46k once in CI); with the mallopt calls removed, "keeping" counted 134k: noisy, hence two
+    # epochs and a threshold between the two ranges
+    assert keep * 5 < default * 3
