@@ -599,6 +599,11 @@ def _at(rows: pd.DataFrame, epoch: int, column: str) -> str:
     return f"{rows.loc[epoch, column]:.3f}"
 
 
+def _published(reference) -> str:
+    """A published row's 'train / test', as the notes quote it."""
+    return f"{reference.train_acc:.2f} / {reference.test_acc:.2f}"
+
+
 def _mean_sd(runs, epoch: int, column: str) -> str:
     """'mean ± sd' of one column over seeds at one epoch, as the notes quote it."""
     values = pd.Series([rows.loc[epoch, column] for rows in runs])
@@ -1145,9 +1150,8 @@ def _row1_orders(seeds: int = 4) -> tuple[tuple[pd.DataFrame, ...], tuple[pd.Dat
     h200 = "tables-row1-seed2-paper-h200"
     runs = []
     for table in (1, 2):
-        cpu = [_row_epochs(f"table{table}-row1{f'-seed{s}' if s else ''}-paper-cpu", f"table{table}/1") for s in (0, 1)]
         later = [_row_epochs(f"table{table}-row1-seed{s}-paper-cpu", f"table{table}/1") for s in range(3, seeds)]
-        runs.append((*cpu, _row_epochs(h200, f"table{table}/1"), *later))
+        runs.append((*_seeds(table, 1), _row_epochs(h200, f"table{table}/1"), *later))
     for order in runs:
         assert [rows["seed"].unique().tolist() for rows in order] == [[s] for s in range(seeds)]
     return runs[0], runs[1]
@@ -1170,9 +1174,8 @@ def test_table2_row1_seed3_note_quotes_the_committed_data():
     others = ", ".join(_train_test(rows.loc[180]) for rows in where[:3])
     assert (
         "`table2-row1-seed3-paper-cpu`, Table 2 row 1, seed 3: "
-        f"clean-pass train {three.loc[180, 'final_train_acc']:.3f}, test {three.loc[180, 'test_acc']:.3f} (published "
-        f"Table 1 row 1: {published.train_acc:.2f} / {published.test_acc:.2f}; Table 2 row 1 seeds 0-2: {others}); "
-        f"{_focus_and_attention(three.loc[180])}" in note
+        + _final_line(three.loc[180], f"Table 1 row 1: {_published(published)}; Table 2 row 1 seeds 0-2: {others}")
+        in note
     )
     assert _left_uniform(three) == (60, 65) == _left_uniform(where[1])  # "as seed 1's did"
     where_ends = three.loc[range(5, 61, 10), "phase"]  # "its first six where phases (to epoch 60)"
@@ -1195,7 +1198,7 @@ def test_table2_row1_seed3_note_quotes_the_committed_data():
     train = pd.Series([rows.loc[180, "final_train_acc"] for rows in where])
     test = pd.Series([rows.loc[180, "test_acc"] for rows in where])
     assert (
-        f"the published row 1 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies inside where first's mean ± "
+        f"the published row 1 ({_published(published)}) lies inside where first's mean ± "
         "2 sd in test accuracy, below it in train accuracy" in note
     )
     assert abs(published.test_acc - test.mean()) < 2 * test.std()  # inside in test accuracy
@@ -1213,8 +1216,8 @@ def test_table1_row1_seed3_note_quotes_the_committed_data():
     others = ", ".join(_train_test(rows.loc[180]) for rows in what[:3])
     assert (
         "`table1-row1-seed3-paper-cpu`, Table 1 row 1, seed 3: "
-        f"{_headline(three.loc[180], f'{published.train_acc:.2f} / {published.test_acc:.2f}; seeds 0-2: {others}')}; "
-        f"{_focus_and_attention(three.loc[180])}" in note
+        + _final_line(three.loc[180], f"{_published(published)}; seeds 0-2: {others}")
+        in note
     )
     assert _left_uniform(three) == (45, 50) and three.loc[50, "phase"] == "where"
     where_ends = three.loc[range(10, 41, 10), "phase"]  # what first, k = 5: where phases end at 10, 20, ...
@@ -1253,7 +1256,7 @@ def test_table1_row1_seed3_note_quotes_the_committed_data():
         f"Four seeds what first: train {_mean_sd(what, 180, 'final_train_acc')}, test "
         f"{_mean_sd(what, 180, 'test_acc')} (where first: {_mean_sd(where, 180, 'final_train_acc')} / "
         f"{_mean_sd(where, 180, 'test_acc')}); the published "
-        f"row 1 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies inside what first's mean ± 2 sd in train "
+        f"row 1 ({_published(published)}) lies inside what first's mean ± 2 sd in train "
         "and test accuracy" in note
     )
     for column, value in (("final_train_acc", published.train_acc), ("test_acc", published.test_acc)):
@@ -1546,7 +1549,7 @@ def test_table2_row3_note_quotes_the_committed_data():
     assert (alpha(60), alpha(100)) == ("0.111", "0.111")  # after its second and third where phases
     assert f"took it from {_at(what, 60, 'test_fg_alpha')} to {_at(what, 80, 'test_fg_alpha')}" in note
     published = get_space("table1").experiments[2].reference  # row 3
-    assert f"lie closer to the published Table 1 row 3 ({published.train_acc:.2f} / {published.test_acc:.2f})" in note
+    assert f"lie closer to the published Table 1 row 3 ({_published(published)})" in note
     for column, value in (("test_acc", published.test_acc), ("final_train_acc", published.train_acc)):
         assert abs(where.loc[280, column] - value) < abs(what.loc[280, column] - value), column
     for rows in seeds[1:]:  # "its seeds 1 and 2 are nearer in train accuracy, farther in test"
@@ -1614,7 +1617,7 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
     assert f"seed by seed: {gaps[0]:.3f} and +{gaps[1]:.3f} test" in note and gaps[0] < 0 < gaps[1]
     published = get_space("table1").experiments[2].reference  # row 3
     assert (
-        f"The published Table 1 row 3 ({published.train_acc:.2f} / {published.test_acc:.2f}) lies near the four (train "
+        f"The published Table 1 row 3 ({_published(published)}) lies near the four (train "
         f"{span(trains)}, test {span(tests)}), not near Table 1's seed 0" in note
     )
     assert min(trains) <= published.train_acc <= max(trains) and published.test_acc - max(tests) < 0.01
