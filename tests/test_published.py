@@ -566,6 +566,11 @@ def _seeds(table: int, row: int, count: int = 2) -> tuple[pd.DataFrame, ...]:
     return seeds
 
 
+def _cpu_seed_note(table: int, row: int, seed: int) -> str:
+    """How the note on a seed published from its own CPU run opens."""
+    return f"`table{table}-row{row}-seed{seed}-paper-cpu`, Table {table} row {row}, seed {seed}: "
+
+
 def _train_test(last: pd.Series) -> str:
     """A trial's final numbers as the notes quote them: 'clean-pass train / test'."""
     return f"{last['final_train_acc']:.3f} / {last['test_acc']:.3f}"
@@ -1075,9 +1080,7 @@ def test_table2_row4_seed1_note_quotes_the_committed_data():
     assert one.index.tolist() == list(range(20, 321, 20))  # phase ends only
     aside = f"; Table 2 row 4 seed 0: {_train_test(zero.loc[320])}"
     assert (
-        "`table2-row4-seed1-paper-cpu`, Table 2 row 4, seed 1: "
-        + _beside_table1(one.loc[320], what[1].loc[320], 4, aside, ours="ours, seed 1")
-        in note
+        _cpu_seed_note(2, 4, 1) + _beside_table1(one.loc[320], what[1].loc[320], 4, aside, ours="ours, seed 1") in note
     )
     assert (one.loc[[20, 60, 100], "phase"] == "where").all()  # where first, k = 20
     for seed in where:
@@ -1173,7 +1176,7 @@ def test_table2_row1_seed3_note_quotes_the_committed_data():
     published = get_space("table1").experiments[0].reference  # row 1
     others = ", ".join(_train_test(rows.loc[180]) for rows in where[:3])
     assert (
-        "`table2-row1-seed3-paper-cpu`, Table 2 row 1, seed 3: "
+        _cpu_seed_note(2, 1, 3)
         + _final_line(three.loc[180], f"Table 1 row 1: {_published(published)}; Table 2 row 1 seeds 0-2: {others}")
         in note
     )
@@ -1215,9 +1218,7 @@ def test_table1_row1_seed3_note_quotes_the_committed_data():
     published = get_space("table1").experiments[0].reference  # row 1
     others = ", ".join(_train_test(rows.loc[180]) for rows in what[:3])
     assert (
-        "`table1-row1-seed3-paper-cpu`, Table 1 row 1, seed 3: "
-        + _final_line(three.loc[180], f"{_published(published)}; seeds 0-2: {others}")
-        in note
+        _cpu_seed_note(1, 1, 3) + _final_line(three.loc[180], f"{_published(published)}; seeds 0-2: {others}") in note
     )
     assert _left_uniform(three) == (45, 50) and three.loc[50, "phase"] == "where"
     where_ends = three.loc[range(10, 41, 10), "phase"]  # what first, k = 5: where phases end at 10, 20, ...
@@ -1562,6 +1563,24 @@ def test_table2_row3_note_quotes_the_committed_data():
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
 
 
+def _assert_first_where_phase_moved_nothing(note: str, rows: pd.DataFrame) -> None:
+    """A Table 2 row 3 seed's first where phase (epochs 1-20) left the running train loss above ln 3, as quoted."""
+    assert rows.loc[20, "train_loss"] > 1.0986  # ln 3: "moved nothing"
+    assert (
+        f"(running train loss {_at(rows, 20, 'train_loss')}, test accuracy {_at(rows, 20, 'test_acc')} at epoch 20)"
+        in note
+    )
+
+
+def _row3_uniform_runs(what, where) -> tuple[list, pd.DataFrame, list[float]]:
+    """Row 3's runs whose attention never left uniform (all but Table 1's seed 0), that seed, and their final alphas."""
+    uniform, moved = [*what[1:], *where], what[0]
+    assert all((rows["test_alpha_ge_half"] == 0).all() for rows in uniform)
+    ends = [rows.loc[280, "test_fg_alpha"] for rows in uniform]
+    assert max(ends) < 0.12 < moved.loc[280, "test_fg_alpha"]
+    return uniform, moved, ends
+
+
 def test_table2_row3_seed1_note_quotes_the_committed_data():
     """The note on Table 2 row 3's seed 1 quotes its phase ends and the other four runs of row 3 exactly: four of
     five learned no attention and went the same way."""
@@ -1570,12 +1589,10 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
     one = where[1]
     assert one.index.tolist() == list(range(20, 281, 20))  # phase ends only
     others = f"; Table 2 row 3 seed 0: {_train_test(where[0].loc[280])}"
-    assert _beside_table1(one.loc[280], what[1].loc[280], 3, others, ours="ours, seed 1") in note
-    assert one.loc[20, "train_loss"] > 1.0986  # ln 3: "moved nothing"
     assert (
-        f"(running train loss {_at(one, 20, 'train_loss')}, test accuracy {_at(one, 20, 'test_acc')} at epoch 20)"
-        in note
+        _cpu_seed_note(2, 3, 1) + _beside_table1(one.loc[280], what[1].loc[280], 3, others, ours="ours, seed 1") in note
     )
+    _assert_first_where_phase_moved_nothing(note, one)
     alpha = one["test_fg_alpha"]
     assert (alpha.loc[:140] - 1 / 9).abs().max() < 0.0001 < alpha.loc[180] - 1 / 9
     assert (one.loc[range(20, 141, 40), "phase"] == "where").all() and len(range(20, 141, 40)) == 4
@@ -1583,7 +1600,9 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
     assert f"then rose to {_at(one, 180, 'test_fg_alpha')} at 180 and {_at(one, 220, 'test_fg_alpha')} at 220" in note
     assert _at(one, 220, "test_fg_alpha") == _at(one, 280, "test_fg_alpha")  # "and at the end"
     assert (one["test_alpha_ge_half"] == 0).all()  # the share of test mosaics with a largest alpha >= 0.5
-    assert "no test mosaic had a largest alpha >= 0.5 at any phase end" in note
+    assert "no test mosaic had a largest alpha >= 0.5 at any phase end. The what network" in note
+    assert "Measured at the phase ends: **it went as seed 0 did: its attention never left uniform**." in note
+    assert "memorised the training mosaics as seed 0's did (running train accuracy" in note
     now, before = ([_at(rows, e, "train_acc") for e in (40, 160, 280)] for rows in (one, where[0]))
     assert (
         f"(running train accuracy {now[0]} at epoch 40, {now[1]} at 160, {now[2]} at 280; seed 0: {', '.join(before)})"
@@ -1594,11 +1613,11 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
         f"highest at epoch 140 ({_at(one, 140, 'test_acc')}; seed 0: {_at(where[0], 140, 'test_acc')}, at 140 too) "
         f"and ended at {_at(one, 280, 'test_acc')}" in note
     )
-    uniform, moved = [what[1], what[2], where[0], where[1]], what[0]
-    assert all((rows["test_alpha_ge_half"] == 0).all() for rows in uniform)
-    ends = [rows.loc[280, "test_fg_alpha"] for rows in uniform]
-    assert max(ends) < 0.12 < moved.loc[280, "test_fg_alpha"]
-    assert f"foreground alpha {min(ends):.3f}-{max(ends):.3f} at the end" in note
+    uniform, moved, ends = _row3_uniform_runs(what, where)
+    assert (
+        "**Four of the five runs of row 3's settings, in either order, learned no attention** (Table 1 seeds 1 and 2, "
+        f"Table 2 seeds 0 and 1: foreground alpha {min(ends):.3f}-{max(ends):.3f} at the end)" in note
+    )
 
     def span(values) -> str:
         return f"{min(values):.3f}-{max(values):.3f}"
@@ -1622,6 +1641,74 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
     )
     assert min(trains) <= published.train_acc <= max(trains) and published.test_acc - max(tests) < 0.01
     assert abs(moved.loc[280, "test_acc"] - published.test_acc) > 0.09
+
+
+def test_table2_row3_seed2_note_quotes_the_committed_data():
+    """The note on Table 2 row 3's seed 2 quotes its phase ends and the other five runs of row 3 exactly: five of six
+    learned no attention, and the orders differ only where one of them did."""
+    note = _note()
+    what, where = _seeds(1, 3, count=3), _seeds(2, 3, count=3)
+    two = where[2]
+    assert two.index.tolist() == list(range(20, 281, 20))  # phase ends only
+    others = f"; Table 2 row 3 seeds 0 and 1: {_train_test(where[0].loc[280])} and {_train_test(where[1].loc[280])}"
+    assert (
+        _cpu_seed_note(2, 3, 2) + _beside_table1(two.loc[280], what[2].loc[280], 3, others, ours="ours, seed 2") in note
+    )
+    _assert_first_where_phase_moved_nothing(note, two)
+    alpha = two["test_fg_alpha"]
+    assert (alpha.loc[:200] - 1 / 9).abs().max() < 0.001 < alpha.loc[220] - 1 / 9
+    where_ends = two.loc[range(20, 201, 40), "phase"]
+    assert (where_ends == "where").all() and len(where_ends) == 5
+    assert "stayed within 0.001 of 1/9 to epoch 200 (five where phases)" in note
+    assert f"then rose to {_at(two, 220, 'test_fg_alpha')} at 220 and {_at(two, 260, 'test_fg_alpha')} at 260" in note
+    assert _at(two, 260, "test_fg_alpha") == _at(two, 280, "test_fg_alpha")  # "and at the end"
+    assert (two["test_alpha_ge_half"] == 0).all()  # the share of test mosaics with a largest alpha >= 0.5
+    assert "no test mosaic had a largest alpha >= 0.5 at any phase end. Its what network" in note
+    assert all((rows["test_fg_alpha"] < 0.12).all() for rows in where)
+    assert "Measured at the phase ends: **as seeds 0 and 1 did, its attention never left uniform**." in note
+    train = [_at(two, e, "train_acc") for e in (40, 160, 280)]
+    assert (
+        f"(running train accuracy {train[0]} at epoch 40, {train[1]} at 160, {train[2]} at 280; seeds 0 and 1: "
+        f"{_at(where[0], 280, 'train_acc')} and {_at(where[1], 280, 'train_acc')} at 280)" in note
+    )
+    assert two["test_acc"].idxmax() == 100 and [rows["test_acc"].idxmax() for rows in where[:2]] == [140, 140]
+    assert (
+        f"highest at epoch 100 ({_at(two, 100, 'test_acc')}; seeds 0 and 1: {_at(where[0], 140, 'test_acc')} and "
+        f"{_at(where[1], 140, 'test_acc')}, at 140) and ended at {_at(two, 280, 'test_acc')}" in note
+    )
+    uniform, moved, ends = _row3_uniform_runs(what, where)
+
+    def span(values) -> str:
+        return f"{min(values):.3f}-{max(values):.3f}"
+
+    peaks = [rows["test_acc"].max() for rows in uniform]
+    tests = [rows.loc[280, "test_acc"] for rows in uniform]
+    assert (
+        "**Five of the six runs of row 3's settings learned no attention**, all but Table 1's seed 0 (foreground alpha "
+        f"{span(ends)} at the end; test accuracy at the phase ends peaking at {span(peaks)}, ending at {span(tests)})"
+        in note
+    )
+    assert (
+        f"Three seeds where first: train {_mean_sd(where, 280, 'final_train_acc')}, test "
+        f"{_mean_sd(where, 280, 'test_acc')} (what first: {_mean_sd(what, 280, 'final_train_acc')} / "
+        f"{_mean_sd(what, 280, 'test_acc')})" in note
+    )
+    gaps = [a.loc[280, "test_acc"] - b.loc[280, "test_acc"] for a, b in zip(where, what, strict=True)]
+    assert gaps[0] < 0 < gaps[1] and gaps[2] < 0
+    assert (
+        f"seed by seed: −{-gaps[0]:.3f}, +{gaps[1]:.3f} and −{-gaps[2]:.3f} test: with seeds 1 and 2, which learned no "
+        f"attention in either order, the orders ended {gaps[1]:.3f} and {-gaps[2]:.3f} apart; the one large gap is "
+        "seed 0's, whose Table 1 run is the one that learned attention." in note
+    )
+    assert max(abs(g) for g in gaps[1:]) < 0.01 < abs(gaps[0])
+    published = get_space("table1").experiments[2].reference  # row 3
+    for column, value in (("final_train_acc", published.train_acc), ("test_acc", published.test_acc)):
+        values = pd.Series([rows.loc[280, column] for rows in where])
+        assert abs(value - values.mean()) < 2 * values.std(), column
+    assert (
+        f"The published Table 1 row 3 ({_published(published)}) lies inside where first's mean ± 2 sd in train and "
+        "test accuracy." in note
+    )
 
 
 def _rows_4_5() -> tuple[pd.DataFrame, pd.DataFrame]:
