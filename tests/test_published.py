@@ -1563,13 +1563,21 @@ def test_table2_row3_note_quotes_the_committed_data():
 ROWS_4_5 = ROOT / PUBLISHED / "table1-rows4-5-paper-h200"
 
 
-def _assert_first_where_phase_moved_nothing(note: str, rows: pd.DataFrame) -> None:
-    """A Table 2 row 3 seed's first where phase (epochs 1-20) left the running train loss above ln 3, as quoted."""
+def _row3_where_first_seed(note: str, seed: int, earlier: str) -> tuple[tuple, tuple]:
+    """Row 3's seeds what first (three) and where first (0 .. seed), having checked how the note on Table 2's `seed`
+    opens (beside Table 1's same seed and Table 2's `earlier` seeds) and that its first where phase moved nothing."""
+    what, where = _seeds(1, 3, count=3), _seeds(2, 3, count=seed + 1)
+    rows = where[seed]
+    assert rows.index.tolist() == list(range(20, 281, 20))  # phase ends only
+    others = f"; Table 2 row 3 {earlier}: " + " and ".join(_train_test(r.loc[280]) for r in where[:seed])
+    opening = _beside_table1(rows.loc[280], what[seed].loc[280], 3, others, ours=f"ours, seed {seed}")
+    assert _cpu_seed_note(2, 3, seed) + opening in note
     assert rows.loc[20, "train_loss"] > 1.0986  # ln 3: "moved nothing"
     assert (
         f"(running train loss {_at(rows, 20, 'train_loss')}, test accuracy {_at(rows, 20, 'test_acc')} at epoch 20)"
         in note
     )
+    return what, where
 
 
 def _row3_uniform_runs(what, where) -> tuple[list, pd.DataFrame, list[float]]:
@@ -1585,14 +1593,8 @@ def test_table2_row3_seed1_note_quotes_the_committed_data():
     """The note on Table 2 row 3's seed 1 quotes its phase ends and the other four runs of row 3 exactly: four of
     five learned no attention and went the same way."""
     note = _note()
-    what, where = _seeds(1, 3, count=3), _seeds(2, 3, count=2)
+    what, where = _row3_where_first_seed(note, 1, "seed 0")
     one = where[1]
-    assert one.index.tolist() == list(range(20, 281, 20))  # phase ends only
-    others = f"; Table 2 row 3 seed 0: {_train_test(where[0].loc[280])}"
-    assert (
-        _cpu_seed_note(2, 3, 1) + _beside_table1(one.loc[280], what[1].loc[280], 3, others, ours="ours, seed 1") in note
-    )
-    _assert_first_where_phase_moved_nothing(note, one)
     alpha = one["test_fg_alpha"]
     assert (alpha.loc[:140] - 1 / 9).abs().max() < 0.0001 < alpha.loc[180] - 1 / 9
     assert (one.loc[range(20, 141, 40), "phase"] == "where").all() and len(range(20, 141, 40)) == 4
@@ -1647,14 +1649,8 @@ def test_table2_row3_seed2_note_quotes_the_committed_data():
     """The note on Table 2 row 3's seed 2 quotes its phase ends and the other five runs of row 3 exactly: five of six
     learned no attention, and the orders differ only where one of them did."""
     note = _note()
-    what, where = _seeds(1, 3, count=3), _seeds(2, 3, count=3)
+    what, where = _row3_where_first_seed(note, 2, "seeds 0 and 1")
     two = where[2]
-    assert two.index.tolist() == list(range(20, 281, 20))  # phase ends only
-    others = f"; Table 2 row 3 seeds 0 and 1: {_train_test(where[0].loc[280])} and {_train_test(where[1].loc[280])}"
-    assert (
-        _cpu_seed_note(2, 3, 2) + _beside_table1(two.loc[280], what[2].loc[280], 3, others, ours="ours, seed 2") in note
-    )
-    _assert_first_where_phase_moved_nothing(note, two)
     alpha = two["test_fg_alpha"]
     assert (alpha.loc[:200] - 1 / 9).abs().max() < 0.001 < alpha.loc[220] - 1 / 9
     where_ends = two.loc[range(20, 201, 40), "phase"]
