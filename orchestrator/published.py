@@ -256,6 +256,46 @@ def _table(space: str, summary: pd.DataFrame) -> tuple[list[str], str, list[str]
     return lines, intro, verdicts
 
 
+def _spans(numbers: list[int]) -> str:
+    """Sorted integers as runs: [1, 2, 3, 5] -> '1-3 and 5'."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def seeds_to_run(results: pd.DataFrame) -> str:
+    """The sentence naming, row by row, the seeds each table row still needs to reach the `seeds` space's count
+    (seeds 0 .. N-1), rows that need the same seeds together: what the next runs should be."""
+    target = get_space("seeds").default_seeds
+    done = results[results["finished"]] if not results.empty else results
+    parts, left = [], 0
+    for space in TABLES:
+        rows_by_missing: dict[tuple[int, ...], list[int]] = {}
+        for exp in get_space(space).experiments:
+            have = set(done.loc[done["experiment"] == exp.label, "seed"]) if not done.empty else set()
+            missing = tuple(s for s in range(target) if s not in have)
+            left += len(missing)
+            if missing:
+                rows_by_missing.setdefault(missing, []).append(int(exp.label.split("/")[-1]))
+        phrases = [
+            f"row{'s' if len(rows) > 1 else ''} {_spans(rows)} seed{'s' if len(m) > 1 else ''} {_spans(list(m))}"
+            for m, rows in rows_by_missing.items()
+        ]
+        if phrases:
+            parts.append(f"Table {space[-1]}: {', '.join(phrases)}")
+    if not left:
+        return f"Every row has its {target} seeds (seeds 0-{target - 1})."
+    return (
+        f"Still to run for {target} seeds a row (seeds 0-{target - 1}, the `seeds` space), {counted(left, 'trial')}: "
+        f"{'; '.join(parts)}."
+    )
+
+
 def _para(text: str) -> list[str]:
     """A paragraph wrapped at 120 characters, as the README is."""
     return textwrap.wrap(text, 120, break_long_words=False, break_on_hyphens=False)
@@ -290,7 +330,9 @@ def results_section(root: Path) -> str:
             f"table rows {has(len(done))} run so far ({counted(len(results), 'trial')}). "
             "Accuracies are fractions; train accuracy is the clean "
             "pass over the training mosaics after the last epoch, as in the write-up. Several seeds: mean ± "
-            "sample sd (n). " + (f"Not run yet: {tables}." if tables else "Every row has run.")
+            "sample sd (n). "
+            + (f"Not run yet: {tables}." if tables else "Every row has run.")
+            + f" {seeds_to_run(results)}"
         ),
         "",
     ]

@@ -43,6 +43,7 @@ from orchestrator.published import (
     replace_section,
     results_section,
     run_folders,
+    seeds_to_run,
 )
 from orchestrator.report_checks import DATED_FLAGS
 from orchestrator.report_figures import ORDERS_FIGURE
@@ -2356,6 +2357,63 @@ def test_row8_notes_quote_the_committed_data():
     assert f"where first − what first = {where.loc[800, 'test_acc'] - last['test_acc']:+.3f}, both broken" in note
     peaks = [rows["test_acc"].max() for rows in (what, where)]
     assert f"after highest test accuracies of {peaks[0]:.3f} and {peaks[1]:.3f} (published 0.83)" in note
+
+
+def _seeds_named(sentence: str) -> dict[str, set[int]]:
+    """The seeds a `seeds_to_run` sentence names, read back: experiment label -> seeds still to run."""
+
+    def numbers(spans: str) -> set[int]:
+        out = set()
+        for span in re.split(r", | and ", spans):
+            first, _, last = span.partition("-")
+            out |= set(range(int(first), int(last or first) + 1))
+        return out
+
+    named: dict[str, set[int]] = {}
+    for table, phrases in re.findall(r"Table (\d): (.*?)(?:;|\.$)", sentence):
+        for rows, seeds in re.findall(r"rows? ([\d ,and-]+?) seeds? ([\d ,and-]+?)(?:, (?=row)|$)", phrases):
+            for row in numbers(rows):
+                named[f"table{table}/{row}"] = numbers(seeds)
+    return named
+
+
+def test_seeds_to_run_names_each_rows_missing_seeds_and_groups_rows_alike():
+    rows = [("table1/1", s, True) for s in range(5)]  # complete
+    rows += [("table1/2", 0, True), ("table1/2", 2, True), ("table1/2", 1, False)]  # seed 1 did not finish
+    rows += [("table1/3", 0, True), ("table1/3", 2, True)]
+    rows += [(f"table2/{n}", s, True) for n in range(1, 9) for s in range(5) if (n, s) != (5, 4)]
+    rows += [(f"table1/{n}", s, True) for n in range(4, 9) for s in range(5) if n != 6]
+    results = pd.DataFrame(rows, columns=["experiment", "seed", "finished"])
+    sentence = seeds_to_run(results)
+    assert sentence == (
+        "Still to run for 5 seeds a row (seeds 0-4, the `seeds` space), 12 trials: Table 1: rows 2-3 seeds 1 and 3-4, "
+        "row 6 seeds 0-4; Table 2: row 5 seed 4."
+    )
+    assert _seeds_named(sentence) == {
+        "table1/2": {1, 3, 4},
+        "table1/3": {1, 3, 4},
+        "table1/6": set(range(5)),
+        "table2/5": {4},
+    }
+    rows += [("table1/2", s, True) for s in (1, 3, 4)] + [("table1/3", s, True) for s in (1, 3, 4)]
+    rows += [("table1/6", s, True) for s in range(5)] + [("table2/5", 4, True)]
+    assert seeds_to_run(pd.DataFrame(rows, columns=results.columns)) == "Every row has its 5 seeds (seeds 0-4)."
+    nothing = seeds_to_run(pd.DataFrame())
+    assert nothing.startswith("Still to run for 5 seeds a row (seeds 0-4, the `seeds` space), 80 trials: ")
+    assert nothing.endswith("Table 1: rows 1-8 seeds 0-4; Table 2: rows 1-8 seeds 0-4.")
+
+
+def test_readme_names_the_seeds_still_to_run():
+    """The Results section's list of seeds still to run, read back, is what the committed trials leave out."""
+    trials = _all_trials()
+    labels = [e.label for t in TABLES for e in get_space(t).experiments]
+    published = trials.groupby("experiment")["seed"].apply(set)
+    expected = {label: set(range(5)) - published.get(label, set()) for label in labels}
+    expected = {label: seeds for label, seeds in expected.items() if seeds}
+    section = " ".join(current_section((ROOT / "README.md").read_text()).split())
+    sentence = re.search(r"Still to run for 5 seeds a row .*?\.(?= |$)", section).group(0)
+    assert _seeds_named(sentence) == expected
+    assert f", {sum(map(len, expected.values()))} trials: " in sentence
 
 
 def test_readme_names_the_rows_not_run_yet():
