@@ -152,13 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"gpu_plan: error: {exc}", file=sys.stderr)
         return 2
-    from orchestrator.published import published_summary
+    from orchestrator.published import finished_seeds, published_summary
 
     done: set[tuple[str, int]] = set()  # (experiment, seed) of every finished published trial
     if (args.root / "results" / "published").is_dir():
-        results, _ = published_summary(args.root)
-        finished = results[results["finished"]] if not results.empty else results
-        done = {(e, int(s)) for e, s in zip(finished["experiment"], finished["seed"])}
+        done = finished_seeds(published_summary(args.root)[0])
     trials = get_space(args.space).subset(args.only.split(",")).trials("paper")
     if not trials:
         print(f"gpu_plan: error: --only {args.only!r} matches no experiment of {args.space}", file=sys.stderr)

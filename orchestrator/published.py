@@ -268,28 +268,39 @@ def _spans(numbers: list[int]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
+def finished_seeds(results: pd.DataFrame) -> set[tuple[str, int]]:
+    """(experiment, seed) of every finished trial of `results` (published_summary's): what need not run again."""
+    if results.empty:
+        return set()
+    done = results[results["finished"]]
+    return {(e, int(s)) for e, s in zip(done["experiment"], done["seed"])}
+
+
 def seeds_to_run(results: pd.DataFrame) -> str:
     """The sentence naming, row by row, the seeds each table row still needs to reach the `seeds` space's count
     (seeds 0 .. N-1), rows that need the same seeds together: what the next runs should be."""
-    target = get_space("seeds").default_seeds
-    done = results[results["finished"]] if not results.empty else results
-    parts, left = [], 0
-    for space in TABLES:
+    space = get_space("seeds")
+    done = finished_seeds(results)
+    missing: dict[str, list[int]] = {}
+    for trial in space.trials("paper"):
+        if (trial["experiment"], trial["seed"]) not in done:
+            missing.setdefault(trial["experiment"], []).append(trial["seed"])
+    target = space.default_seeds
+    if not missing:
+        return f"Every row has its {target} seeds (seeds 0-{target - 1})."
+    parts = []
+    for table in TABLES:
         rows_by_missing: dict[tuple[int, ...], list[int]] = {}
-        for exp in get_space(space).experiments:
-            have = set(done.loc[done["experiment"] == exp.label, "seed"]) if not done.empty else set()
-            missing = tuple(s for s in range(target) if s not in have)
-            left += len(missing)
-            if missing:
-                rows_by_missing.setdefault(missing, []).append(int(exp.label.split("/")[-1]))
+        for label, seeds in missing.items():
+            if label.startswith(table + "/"):
+                rows_by_missing.setdefault(tuple(seeds), []).append(int(label.split("/")[-1]))
         phrases = [
             f"row{'s' if len(rows) > 1 else ''} {_spans(rows)} seed{'s' if len(m) > 1 else ''} {_spans(list(m))}"
             for m, rows in rows_by_missing.items()
         ]
         if phrases:
-            parts.append(f"Table {space[-1]}: {', '.join(phrases)}")
-    if not left:
-        return f"Every row has its {target} seeds (seeds 0-{target - 1})."
+            parts.append(f"Table {table[-1]}: {', '.join(phrases)}")
+    left = sum(map(len, missing.values()))
     return (
         f"Still to run for {target} seeds a row (seeds 0-{target - 1}, the `seeds` space), {counted(left, 'trial')}: "
         f"{'; '.join(parts)}."
