@@ -39,6 +39,7 @@ from orchestrator.published import (
     _table,
     _verdict,
     current_section,
+    provenance,
     published_summary,
     replace_section,
     results_section,
@@ -332,6 +333,19 @@ def test_committed_results_fit_the_budget():
 def _all_trials() -> pd.DataFrame:
     """Every published run's trials.parquet, as plain pandas reads it."""
     return pd.concat([pq.read_table(f / "trials.parquet").to_pandas() for f in FOLDERS], ignore_index=True)
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_a_folder_name_says_where_its_run_was_made(folder):
+    """results/published/README.md calls the `-cpu` folders the 2-core CPU machine's runs: each epoch's device and the
+    provenance table's machine say so (an `-h200` run made its first epochs on the H200, some went on on CPU)."""
+    devices = set(pq.read_table(folder / "epochs", columns=["device"]).column("device").to_pylist())
+    machine = provenance(ROOT)[folder.name]["machine"]
+    if folder.name.endswith("-cpu"):
+        assert devices == {"cpu"} and machine.startswith("2 CPU cores, 24 GiB, no GPU")
+    else:
+        assert folder.name.endswith("-h200") and "cuda (NVIDIA H200)" in devices
+        assert "one NVIDIA H200" in machine.split(";")[0]
 
 
 def test_the_orders_figure_is_committed_and_shown_once_a_row_ran_in_both_tables():
