@@ -630,6 +630,13 @@ def _mean_sd(runs, epoch: int, column: str) -> str:
     return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
+def _assert_inside_two_sd(runs, epoch: int, reference) -> None:
+    """The published row's train and test accuracy lie inside the seeds' mean ± 2 sd, as a note says."""
+    for column, value in (("final_train_acc", reference.train_acc), ("test_acc", reference.test_acc)):
+        values = pd.Series([rows.loc[epoch, column] for rows in runs])
+        assert abs(value - values.mean()) < 2 * values.std(), column
+
+
 def _row3_alpha_ends(rows: pd.DataFrame) -> list[str]:
     """Table 1 row 3's mean foreground alpha after its first three where phases and at its end."""
     return [_at(rows, e, "test_fg_alpha") for e in (40, 80, 120, 280)]
@@ -1275,9 +1282,57 @@ def test_table1_row1_seed3_note_quotes_the_committed_data():
         f"row 1 ({_published(published)}) lies inside what first's mean ± 2 sd in train "
         "and test accuracy" in note
     )
-    for column, value in (("final_train_acc", published.train_acc), ("test_acc", published.test_acc)):
-        values = pd.Series([rows.loc[180, column] for rows in what])
-        assert abs(value - values.mean()) < 2 * values.std()
+    _assert_inside_two_sd(what, 180, published)
+
+
+def test_table1_row1_seed4_note_quotes_the_committed_data():
+    """The note on Table 1 row 1's seed 4, the fifth what first, quotes its phase ends and the other seeds exactly."""
+    note = _note()
+    what, where = _row1_orders()
+    four = _row_epochs("table1-row1-seed4-paper-cpu", "table1/1")
+    assert four.index.tolist() == list(range(5, 181, 5)) and (four["seed"] == 4).all()  # phase ends only
+    what = (*what, four)
+    published = get_space("table1").experiments[0].reference  # row 1
+    others = ", ".join(_train_test(rows.loc[180]) for rows in what[:4])
+    opening = _final_line(four.loc[180], f"{_published(published)}; seeds 0-3: {others}")
+    assert _cpu_seed_note(1, 1, 4) + opening in note
+    assert _left_uniform(four) == (35, 40) and _left_uniform(what[2])[0] == 35  # "as seed 2's did"
+    where_ends = four.loc[range(10, 31, 10), "phase"]  # what first, k = 5: where phases end at 10, 20, ...
+    assert (where_ends == "where").all() and four.loc[40, "phase"] == "where"
+    assert (four["test_fg_alpha"].loc[:35] - 1 / 9).abs().max() < 0.001
+    assert four["test_fg_alpha"].idxmax() == four["test_acc"].idxmax() == 170
+    assert (
+        "stayed within 0.001 of 1/9 through its first three where phases (to epoch 35) and left it in the fourth "
+        f"({_at(four, 40, 'test_fg_alpha')} at epoch 40), as seed 2's did; it was {_at(four, 90, 'test_fg_alpha')} at "
+        f"90, highest at 170 ({_at(four, 170, 'test_fg_alpha')}) and {_at(four, 180, 'test_fg_alpha')} at the end, and "
+        f"its test accuracy at the phase ends is highest at epoch 170 too ({_at(four, 170, 'test_acc')})" in note
+    )
+    assert all(rows.loc[175, "phase"] == "what" and rows.loc[180, "phase"] == "where" for rows in what)
+    last = [rows.loc[180, "test_acc"] - rows.loc[175, "test_acc"] for rows in what]
+    lost = four.loc[175, "test_fg_alpha"] - four.loc[180, "test_fg_alpha"]
+    assert (
+        f"**Its last where phase (epochs 171-180) cost it {-last[4]:.3f} test accuracy** ({_at(four, 175, 'test_acc')} "
+        f"at the end of its last what phase, epoch 175; {_at(four, 180, 'test_acc')} at 180) and {lost:.3f} foreground "
+        "alpha" in note
+    )
+    signed = [f"{d:+.3f}".replace("-", "−") for d in last]
+    assert f"that phase changed the test accuracy by {', '.join(signed[:4])} and {signed[4]}." in note
+    assert (
+        f"**Five seeds what first**: train {_mean_sd(what, 180, 'final_train_acc')}, test "
+        f"{_mean_sd(what, 180, 'test_acc')}; the published row 1 ({_published(published)}) lies inside our mean ± 2 sd "
+        "in train and test accuracy." in note
+    )
+    _assert_inside_two_sd(what, 180, published)
+    ahead = (
+        pd.Series([r.loc[180, "test_acc"] for r in where]).mean()
+        - pd.Series([r.loc[180, "test_acc"] for r in what]).mean()
+    )
+    assert (
+        f"Where first (four seeds: {_mean_sd(where, 180, 'final_train_acc')} / {_mean_sd(where, 180, 'test_acc')}) "
+        f"ends {ahead:.3f} higher in mean test accuracy, and what first stood at {_mean_sd(what, 175, 'test_acc')} at "
+        "the end of its last what phase (epoch 175)." in note
+    )
+    assert ahead > 0
 
 
 def test_row1_seed2_notes_quote_the_committed_data():
@@ -1713,9 +1768,7 @@ def test_table2_row3_seed2_note_quotes_the_committed_data():
     )
     assert max(abs(g) for g in gaps[1:]) < 0.01 < abs(gaps[0])
     published = get_space("table1").experiments[2].reference  # row 3
-    for column, value in (("final_train_acc", published.train_acc), ("test_acc", published.test_acc)):
-        values = pd.Series([rows.loc[280, column] for rows in where])
-        assert abs(value - values.mean()) < 2 * values.std(), column
+    _assert_inside_two_sd(where, 280, published)
     assert (
         f"The published Table 1 row 3 ({_published(published)}) lies inside where first's mean ± 2 sd in train and "
         "test accuracy." in note
