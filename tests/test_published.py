@@ -1335,6 +1335,50 @@ def test_table1_row1_seed4_note_quotes_the_committed_data():
     assert ahead > 0
 
 
+def test_table2_row1_seed4_note_quotes_the_committed_data():
+    """The note on Table 2 row 1's seed 4, the fifth where first, quotes its phase ends and both orders' five seeds."""
+    note = _note()
+    what, where = _row1_orders()
+    fours = [_row_epochs(f"table{t}-row1-seed4-paper-cpu", f"table{t}/1") for t in (1, 2)]
+    assert all((rows["seed"] == 4).all() for rows in fours)
+    what, where = (*what, fours[0]), (*where, fours[1])
+    four = where[4]
+    assert four.index.tolist() == list(range(5, 181, 5))  # phase ends only
+    published = get_space("table1").experiments[0].reference  # row 1
+    others = ", ".join(_train_test(rows.loc[180]) for rows in where[:4])
+    opening = _final_line(four.loc[180], f"Table 1 row 1: {_published(published)}; Table 2 row 1 seeds 0-3: {others}")
+    assert _cpu_seed_note(2, 1, 4) + opening in note
+    left = {order: [_left_uniform(rows)[0] for rows in runs] for order, runs in (("what", what), ("where", where))}
+    assert left == {"what": [25, 65, 35, 45, 35], "where": [30, 60, 40, 60, 20]}
+    assert (four.loc[[5, 15, 25], "phase"] == "where").all() and four.loc[20, "phase"] == "what"
+    alpha, test = four["test_fg_alpha"], four["test_acc"]
+    best_alpha, best_test = alpha.idxmax(), test.idxmax()
+    assert (
+        "stayed within 0.001 of 1/9 through its first two where phases (to epoch 20) and left it in the third "
+        f"({_at(four, 25, 'test_fg_alpha')} at epoch 25), earlier than seeds 0-3 where first (after 30, 60, 40 and 60) "
+        "and 15 epochs before its Table 1 twin (`table1-row1-seed4-paper-cpu`: after 35); it was "
+        f"{_at(four, 50, 'test_fg_alpha')} at 50, highest at {best_alpha} ({_at(four, best_alpha, 'test_fg_alpha')}) "
+        f"and {_at(four, 180, 'test_fg_alpha')} at the end, and its test accuracy at the phase ends is highest at "
+        f"epoch {best_test} ({_at(four, best_test, 'test_acc')})" in note
+    )
+    assert (
+        f"**Row 1 now has five seeds in both orders**: where first train {_mean_sd(where, 180, 'final_train_acc')}, "
+        f"test {_mean_sd(where, 180, 'test_acc')}; what first {_mean_sd(what, 180, 'final_train_acc')} / "
+        f"{_mean_sd(what, 180, 'test_acc')}." in note
+    )
+    signed = [f"{a.loc[180, 'test_acc'] - b.loc[180, 'test_acc']:+.3f}".replace("-", "−") for a, b in zip(where, what)]
+
+    def mean(runs, epoch: int) -> float:
+        return pd.Series([rows.loc[epoch, "test_acc"] for rows in runs]).mean()
+
+    ahead = f"{mean(where, 180) - mean(what, 180):+.3f}".replace("-", "−")
+    level = f"{mean(where, 180) - mean(what, 175):+.3f}".replace("-", "−")
+    assert (
+        f"seed by seed: {', '.join(signed[:4])} and {signed[4]} test ({ahead} in the mean); against what first at the "
+        f"end of its last what phase (epoch 175: {_mean_sd(what, 175, 'test_acc')}), {level}." in note
+    )
+
+
 def test_row1_seed2_notes_quote_the_committed_data():
     """The notes on seed 2 of row 1 in both orders (one run: an H200 to epoch 135, then the CPU) quote its phase ends,
     and seeds 0 and 1's, exactly: when its attention left uniform in each order, and where first − what first."""
