@@ -1624,6 +1624,53 @@ def test_table2_row2_seed2_note_quotes_the_committed_data():
     assert f"where first leads by +{late[2]:.3f} (seeds 0 and 1: +{late[0]:.3f} and +{late[1]:.3f})" in note
 
 
+def test_table2_row2_seed3_note_quotes_the_committed_data():
+    """The note on Table 2 row 2's seed 3 quotes its phase ends, and the other seeds of both orders, exactly: its first
+    what phase moved nothing, as seed 1's did, and the two seeds that wasted it ended lowest where first."""
+    note = _note()
+    what, where = _seeds(1, 2, count=3), _seeds(2, 2, count=4)
+    three = where[3]
+    assert three.index.tolist() == list(range(10, 201, 10))  # phase ends only
+    published = get_space("table1").experiments[1].reference  # row 2
+    others = ", ".join(_train_test(rows.loc[200]) for rows in where[:3])
+    opening = _final_line(three.loc[200], f"Table 1 row 2: {_published(published)}; Table 2 row 2 seeds 0-2: {others}")
+    assert _cpu_seed_note(2, 2, 3) + opening + "." in note
+    wasted = [abs(rows.loc[20, "train_loss"] - math.log(3)) < 0.001 for rows in where]
+    assert wasted == [False, True, False, True] and three.loc[20, "phase"] == "what"
+    assert (
+        "**its first what phase (epochs 11-20) moved nothing, as seed 1's did** (running train loss "
+        f"{_at(three, 20, 'train_loss')}, ln 3, and test accuracy {_at(three, 20, 'test_acc')} at "
+        f"epoch 20; seed 1: {_at(where[1], 20, 'train_loss')} and {_at(where[1], 20, 'test_acc')}); its second did "
+        f"({_at(three, 40, 'train_loss')} and {_at(three, 40, 'test_acc')} at 40)" in note
+    )
+    assert three.loc[40, "train_loss"] < 1.09
+    for rows in (three, where[1]):  # "within 0.001 of 1/9 ... to epoch 60 and left it in the fourth"
+        alpha = rows["test_fg_alpha"]
+        assert (alpha.loc[:60] - 1 / 9).abs().max() < 0.001 < alpha.loc[70] - 1 / 9
+    alpha = three["test_fg_alpha"]
+    assert alpha.idxmax() == 130 and alpha.loc[[130, 150, 170]].is_monotonic_decreasing
+    assert alpha.loc[190] > alpha.loc[170] and three.loc[190, "phase"] == "where"
+    assert (
+        "As seed 1's, its mean foreground alpha stayed within 0.001 of 1/9 through three where phases (to epoch 60) "
+        f"and left it in the fourth ({_at(three, 70, 'test_fg_alpha')} at 70; seed 1: "
+        f"{_at(where[1], 70, 'test_fg_alpha')}); it peaked at epoch 130 ({_at(three, 130, 'test_fg_alpha')}), fell to "
+        f"{_at(three, 170, 'test_fg_alpha')} at 170 and rose to {_at(three, 190, 'test_fg_alpha')} in the last where "
+        "phase; its test accuracy was highest at the end." in note
+    )
+    assert three["test_acc"].idxmax() == 200
+    final = [rows.loc[200, "test_acc"] for rows in where]
+    assert max(final[1], final[3]) < min(final[0], final[2])  # "ended lowest"
+    assert (
+        f"ended lowest where first (seeds 1 and 3: {final[1]:.3f} and {final[3]:.3f} test; seeds 0 and 2: "
+        f"{final[0]:.3f} and {final[2]:.3f})." in note
+    )
+    assert (
+        f"Four seeds where first: train {_mean_sd(where, 200, 'final_train_acc')}, test "
+        f"{_mean_sd(where, 200, 'test_acc')} (what first, three seeds: {_mean_sd(what, 200, 'final_train_acc')} / "
+        f"{_mean_sd(what, 200, 'test_acc')})." in note
+    )
+
+
 def test_table2_row3_note_quotes_the_committed_data():
     """The note on Table 2 row 3 quotes its phase ends and Table 1 row 3's (three seeds) exactly."""
     seeds = _seeds(1, 3, count=3)
