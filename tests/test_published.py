@@ -1062,6 +1062,66 @@ def test_table1_row2_seed2_note_quotes_the_committed_data():
     assert f"every seed ended at {train.min():.3f} or above" in note
 
 
+def test_table1_row2_seed3_note_quotes_the_committed_data():
+    """The note on Table 1 row 2's seed 3 quotes its phase ends and four seeds of both orders exactly: in both orders
+    the seeds whose first what phase moved nothing ended lowest, and where first ended higher with every seed."""
+    note = _note()
+    what, where = _seeds(1, 2, count=4), _seeds(2, 2, count=4)
+    three = what[3]
+    assert three.index.tolist() == list(range(10, 201, 10))  # phase ends only
+    others = ", ".join(_train_test(rows.loc[200]) for rows in what[:3])
+    assert _cpu_seed_note(1, 2, 3) + _final_line(three.loc[200], f"0.94 / 0.79; seeds 0-2: {others}") + "." in note
+    wasted = [abs(rows.loc[10, "train_loss"] - math.log(3)) < 0.001 for rows in what]
+    twin = abs(where[3].loc[20, "train_loss"] - math.log(3)) < 0.001  # where first: its first what phase ends at 20
+    assert wasted == [False, True, False, True] and twin
+    assert (
+        "**its first what phase (epochs 1-10) moved nothing, as seed 1's did and as its Table 2 twin's did** (running "
+        f"train loss {_at(three, 10, 'train_loss')}, ln 3, and test accuracy {_at(three, 10, 'test_acc')} at epoch 10; "
+        f"seed 1: {_at(what[1], 10, 'train_loss')} and {_at(what[1], 10, 'test_acc')})." in note
+    )
+    alpha = three["test_fg_alpha"]
+    assert (alpha.loc[:50] - 1 / 9).abs().max() < 0.001 < alpha.loc[60] - 1 / 9 and three.loc[60, "phase"] == "where"
+    assert alpha.idxmax() == 120 and three["test_acc"].idxmax() == 190
+    assert (
+        "Its mean foreground alpha stayed within 0.001 of 1/9 through two where phases (to epoch 40) and left it in "
+        f"the third ({_at(three, 60, 'test_fg_alpha')} at 60), peaked at epoch 120 "
+        f"({_at(three, 120, 'test_fg_alpha')}), and its test accuracy at 190 ({_at(three, 190, 'test_acc')}); its "
+        f"last where phase (191-200) took the test accuracy to {_at(three, 200, 'test_acc')} and the foreground alpha "
+        f"from {_at(three, 190, 'test_fg_alpha')} to {_at(three, 200, 'test_fg_alpha')}." in note
+    )
+    final = [rows.loc[200, "test_acc"] for rows in what]
+    for ended in (final, [rows.loc[200, "test_acc"] for rows in where]):  # "in both orders ... ended lowest"
+        assert max(ended[1], ended[3]) < min(ended[0], ended[2])
+    assert (
+        "**In both orders the two seeds whose first what phase moved nothing, 1 and 3, ended lowest** (what first: "
+        f"{final[1]:.3f} and {final[3]:.3f} test; seeds 0 and 2: {final[0]:.3f} and {final[2]:.3f})." in note
+    )
+    published = get_space("table1").experiments[1].reference  # row 2
+    test = pd.Series(final)
+    train = pd.Series([rows.loc[200, "final_train_acc"] for rows in what])
+    assert abs(test.mean() - published.test_acc) < 2 * test.std()
+    assert abs(train.mean() - published.train_acc) > 2 * train.std()
+    assert (
+        f"Four seeds what first: train {_mean_sd(what, 200, 'final_train_acc')}, test "
+        f"{_mean_sd(what, 200, 'test_acc')}; the published test accuracy ({published.test_acc:.2f}) lies inside our "
+        f"mean ± 2 sd, the published train accuracy ({published.train_acc:.2f}) does not." in note
+    )
+    pairs = list(zip(where, what, strict=True))
+    gap = pd.Series([a.loc[200, "test_acc"] - b.loc[200, "test_acc"] for a, b in pairs])
+    late = pd.Series([a.loc[200, "test_acc"] - b.loc[190, "test_acc"] for a, b in pairs])
+    assert gap.min() > 0 and (what[0].loc[190, "phase"], what[0].loc[200, "phase"]) == ("what", "where")
+
+    def signed(values) -> str:
+        return f"{', '.join(f'{v:+.3f}' for v in values[:3])} and {values.iloc[3]:+.3f}".replace("-", "−")
+
+    assert (
+        f"Where first (four seeds: {_mean_sd(where, 200, 'final_train_acc')} / {_mean_sd(where, 200, 'test_acc')}) − "
+        f"what first, seed by seed: {signed(gap)} test (+{gap.mean():.3f} ± {gap.std():.3f}), higher with every seed; "
+        f"against what first at the end of its last what phase (epoch 190): {signed(late)} (+{late.mean():.3f} in the "
+        "mean)." in note
+    )
+
+
 def test_table1_row4_seed1_note_quotes_the_committed_data():
     """The note on Table 1 row 4's seed 1 quotes its phase ends and seed 0's (every epoch, on an H200) exactly: its
     first where phase moved nothing, and it trailed seed 0 for most of the run."""
