@@ -1094,8 +1094,11 @@ def test_table1_row2_seed3_note_quotes_the_committed_data():
         assert max(ended[1], ended[3]) < min(ended[0], ended[2])
     assert (
         "**In both orders the two seeds whose first what phase moved nothing, 1 and 3, ended lowest** (what first: "
-        f"{final[1]:.3f} and {final[3]:.3f} test; seeds 0 and 2: {final[0]:.3f} and {final[2]:.3f})." in note
+        f"{final[1]:.3f} and {final[3]:.3f} test; seeds 0 and 2: {final[0]:.3f} and {final[2]:.3f}; of four seeds "
+        "each: where first's seed 4, below, ended between its seeds 1 and 3)." in note
     )
+    ended = [rows.loc[200, "test_acc"] for rows in (where[3], _seeds(2, 2, count=5)[4], where[1])]
+    assert ended == sorted(ended)
     published = get_space("table1").experiments[1].reference  # row 2
     test = pd.Series(final)
     train = pd.Series([rows.loc[200, "final_train_acc"] for rows in what])
@@ -1684,17 +1687,25 @@ def test_table2_row2_seed2_note_quotes_the_committed_data():
     assert f"where first leads by +{late[2]:.3f} (seeds 0 and 1: +{late[0]:.3f} and +{late[1]:.3f})" in note
 
 
+def _row2_where_first_seed(note: str, seed: int) -> tuple[tuple, tuple]:
+    """Row 2's seeds what first (0 .. seed-1) and where first (0 .. seed), having checked how the note on Table 2's
+    `seed`, published alone on CPU, opens: beside the published Table 1 row 2 and Table 2's earlier seeds."""
+    what, where = _seeds(1, 2, count=seed), _seeds(2, 2, count=seed + 1)
+    rows = where[seed]
+    assert rows.index.tolist() == list(range(10, 201, 10))  # phase ends only
+    published = get_space("table1").experiments[1].reference  # row 2
+    others = ", ".join(_train_test(r.loc[200]) for r in where[:seed])
+    beside = f"Table 1 row 2: {_published(published)}; Table 2 row 2 seeds 0-{seed - 1}: {others}"
+    assert _cpu_seed_note(2, 2, seed) + _final_line(rows.loc[200], beside) + "." in note
+    return what, where
+
+
 def test_table2_row2_seed3_note_quotes_the_committed_data():
     """The note on Table 2 row 2's seed 3 quotes its phase ends, and the other seeds of both orders, exactly: its first
     what phase moved nothing, as seed 1's did, and the two seeds that wasted it ended lowest where first."""
     note = _note()
-    what, where = _seeds(1, 2, count=3), _seeds(2, 2, count=4)
+    what, where = _row2_where_first_seed(note, 3)
     three = where[3]
-    assert three.index.tolist() == list(range(10, 201, 10))  # phase ends only
-    published = get_space("table1").experiments[1].reference  # row 2
-    others = ", ".join(_train_test(rows.loc[200]) for rows in where[:3])
-    opening = _final_line(three.loc[200], f"Table 1 row 2: {_published(published)}; Table 2 row 2 seeds 0-2: {others}")
-    assert _cpu_seed_note(2, 2, 3) + opening + "." in note
     wasted = [abs(rows.loc[20, "train_loss"] - math.log(3)) < 0.001 for rows in where]
     assert wasted == [False, True, False, True] and three.loc[20, "phase"] == "what"
     assert (
@@ -1727,6 +1738,49 @@ def test_table2_row2_seed3_note_quotes_the_committed_data():
     assert (
         f"Four seeds where first: train {_mean_sd(where, 200, 'final_train_acc')}, test "
         f"{_mean_sd(where, 200, 'test_acc')} (what first, three seeds: {_mean_sd(what, 200, 'final_train_acc')} / "
+        f"{_mean_sd(what, 200, 'test_acc')})." in note
+    )
+
+
+def test_table2_row2_seed4_note_quotes_the_committed_data():
+    """The note on Table 2 row 2's seed 4, the fifth where first, quotes its phase ends and the other seeds exactly: it
+    moved early and still ended below seed 1, so the seeds that wasted their first what phase are not the two lowest."""
+    note = _note()
+    what, where = _row2_where_first_seed(note, 4)
+    four = where[4]
+    assert four.loc[20, "train_loss"] < 1.09 and four.loc[20, "phase"] == "what"
+    assert (
+        "its first what phase (epochs 11-20) moved the networks (running train loss "
+        f"{_at(four, 20, 'train_loss')} and test accuracy {_at(four, 20, 'test_acc')} at epoch 20)" in note
+    )
+    alpha = four["test_fg_alpha"]
+    assert (alpha.loc[:20] - 1 / 9).abs().max() < 0.001 < alpha.loc[30] - 1 / 9 and four.loc[30, "phase"] == "where"
+    assert (where[0].loc[:20, "test_fg_alpha"] - 1 / 9).abs().max() < 0.001 < where[0].loc[30, "test_fg_alpha"] - 1 / 9
+    assert alpha.loc[30] > max(rows.loc[30, "test_fg_alpha"] for rows in where[:4])  # "and furthest"
+    assert (
+        "its attention left uniform in its second where phase, as seed 0's did, and furthest "
+        f"({_at(four, 30, 'test_fg_alpha')} at 30; seed 0: {_at(where[0], 30, 'test_fg_alpha')})." in note
+    )
+    peaks = [rows["test_fg_alpha"].max() for rows in where[:4]]
+    assert alpha.idxmax() == 110 and alpha.max() < min(peaks)
+    assert alpha.loc[range(110, 191, 20)].is_monotonic_decreasing and alpha.loc[200] == alpha.loc[190]
+    assert alpha.loc[200] < min(rows.loc[200, "test_fg_alpha"] for rows in where[:4])
+    assert four["test_acc"].idxmax() == 180
+    assert (
+        f"Its foreground alpha peaked at epoch 110 ({_at(four, 110, 'test_fg_alpha')}), below every other seed's peak "
+        f"({min(peaks):.3f}-{max(peaks):.3f}), fell in every where phase after, to {_at(four, 190, 'test_fg_alpha')}, "
+        "the lowest final alpha of the five; its test accuracy was highest at epoch 180 "
+        f"({_at(four, 180, 'test_acc')})." in note
+    )
+    final = [rows.loc[200, "test_acc"] for rows in where]
+    assert final[3] < final[4] < final[1] < min(final[0], final[2])
+    assert (
+        f"**It ended below seed 1** ({final[4]:.3f} against {final[1]:.3f}): with five seeds where first, the seeds "
+        "that wasted their first what phase (1 and 3) are no longer the two lowest." in note
+    )
+    assert (
+        f"Five seeds where first: train {_mean_sd(where, 200, 'final_train_acc')}, test "
+        f"{_mean_sd(where, 200, 'test_acc')} (what first, four seeds: {_mean_sd(what, 200, 'final_train_acc')} / "
         f"{_mean_sd(what, 200, 'test_acc')})." in note
     )
 
