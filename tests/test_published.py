@@ -630,6 +630,11 @@ def _mean_sd(runs, epoch: int, column: str) -> str:
     return f"{values.mean():.3f} ± {values.std():.3f}"
 
 
+def _signed(value: float) -> str:
+    """A difference as the notes quote it: '+0.012', or '−0.004' with a minus sign."""
+    return f"{value:+.3f}".replace("-", "−")
+
+
 def _assert_inside_two_sd(runs, epoch: int, reference) -> None:
     """The published row's train and test accuracy lie inside the seeds' mean ± 2 sd, as a note says."""
     for column, value in (("final_train_acc", reference.train_acc), ("test_acc", reference.test_acc)):
@@ -1097,7 +1102,8 @@ def test_table1_row2_seed3_note_quotes_the_committed_data():
         f"{final[1]:.3f} and {final[3]:.3f} test; seeds 0 and 2: {final[0]:.3f} and {final[2]:.3f}; of four seeds "
         "each: where first's seed 4, below, ended between its seeds 1 and 3)." in note
     )
-    ended = [rows.loc[200, "test_acc"] for rows in (where[3], _seeds(2, 2, count=5)[4], where[1])]
+    seed4 = _row_epochs("table2-row2-seed4-paper-cpu", "table2/2")
+    ended = [rows.loc[200, "test_acc"] for rows in (where[3], seed4, where[1])]
     assert ended == sorted(ended)
     published = get_space("table1").experiments[1].reference  # row 2
     test = pd.Series(final)
@@ -1113,15 +1119,11 @@ def test_table1_row2_seed3_note_quotes_the_committed_data():
     gap = pd.Series([a.loc[200, "test_acc"] - b.loc[200, "test_acc"] for a, b in pairs])
     late = pd.Series([a.loc[200, "test_acc"] - b.loc[190, "test_acc"] for a, b in pairs])
     assert gap.min() > 0 and (what[0].loc[190, "phase"], what[0].loc[200, "phase"]) == ("what", "where")
-
-    def signed(values) -> str:
-        return f"{', '.join(f'{v:+.3f}' for v in values[:3])} and {values.iloc[3]:+.3f}".replace("-", "−")
-
     assert (
         f"Where first (four seeds: {_mean_sd(where, 200, 'final_train_acc')} / {_mean_sd(where, 200, 'test_acc')}) − "
-        f"what first, seed by seed: {signed(gap)} test (+{gap.mean():.3f} ± {gap.std():.3f}), higher with every seed; "
-        f"against what first at the end of its last what phase (epoch 190): {signed(late)} (+{late.mean():.3f} in the "
-        "mean)." in note
+        f"what first, seed by seed: {_and([_signed(g) for g in gap])} test ({_signed(gap.mean())} ± {gap.std():.3f}), "
+        "higher with every seed; against what first at the end of its last what phase (epoch 190): "
+        f"{_and([_signed(g) for g in late])} ({_signed(late.mean())} in the mean)." in note
     )
 
 
@@ -1378,8 +1380,7 @@ def test_table1_row1_seed4_note_quotes_the_committed_data():
         f"at the end of its last what phase, epoch 175; {_at(four, 180, 'test_acc')} at 180) and {lost:.3f} foreground "
         "alpha" in note
     )
-    signed = [f"{d:+.3f}".replace("-", "−") for d in last]
-    assert f"that phase changed the test accuracy by {', '.join(signed[:4])} and {signed[4]}." in note
+    assert f"that phase changed the test accuracy by {_and([_signed(d) for d in last])}." in note
     assert (
         f"**Five seeds what first**: train {_mean_sd(what, 180, 'final_train_acc')}, test "
         f"{_mean_sd(what, 180, 'test_acc')}; the published row 1 ({_published(published)}) lies inside our mean ± 2 sd "
@@ -1429,16 +1430,15 @@ def test_table2_row1_seed4_note_quotes_the_committed_data():
         f"test {_mean_sd(where, 180, 'test_acc')}; what first {_mean_sd(what, 180, 'final_train_acc')} / "
         f"{_mean_sd(what, 180, 'test_acc')}." in note
     )
-    signed = [f"{a.loc[180, 'test_acc'] - b.loc[180, 'test_acc']:+.3f}".replace("-", "−") for a, b in zip(where, what)]
+    signed = [_signed(a.loc[180, "test_acc"] - b.loc[180, "test_acc"]) for a, b in zip(where, what, strict=True)]
 
     def mean(runs, epoch: int) -> float:
         return pd.Series([rows.loc[epoch, "test_acc"] for rows in runs]).mean()
 
-    ahead = f"{mean(where, 180) - mean(what, 180):+.3f}".replace("-", "−")
-    level = f"{mean(where, 180) - mean(what, 175):+.3f}".replace("-", "−")
+    ahead, level = _signed(mean(where, 180) - mean(what, 180)), _signed(mean(where, 180) - mean(what, 175))
     assert (
-        f"seed by seed: {', '.join(signed[:4])} and {signed[4]} test ({ahead} in the mean); against what first at the "
-        f"end of its last what phase (epoch 175: {_mean_sd(what, 175, 'test_acc')}), {level}." in note
+        f"seed by seed: {_and(signed)} test ({ahead} in the mean); against what first at the end of its last what "
+        f"phase (epoch 175: {_mean_sd(what, 175, 'test_acc')}), {level}." in note
     )
 
 
